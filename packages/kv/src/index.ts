@@ -1,0 +1,23 @@
+export * from './errors.js';
+export { compareBytes, equalBytes, successor, bytesToHex, utf8, fromUtf8 } from './bytes.js';
+export { sha256, setSha256, portableSha256, type Sha256 } from './sha256.js';
+export { HASH_BYTES, hashToHex, parseHash, isHash, type Hash } from './hash.js';
+export * from './store/blob-store.js';
+export { LevelBlobStore, MemoryBlobStore, type LevelBlobStoreOptions, type LevelDatabase } from './store/level-blob-store.js';
+export { Tree, EMPTY_ROOT, normalizeEdits, type TreeOptions, type IterateOptions, type MutateOptions, type DiffOptions } from './tree/tree.js';
+export type { Entry, Edit, KeyRange } from './tree/entry.js';
+export type { DiffEntry, ChangedNode } from './tree/diff.js';
+export { Cursor } from './tree/cursor.js';
+export { Builder } from './tree/builder.js';
+export { RootNotFoundError, DEFAULT_CACHE_BYTES, type NodeStoreStats } from './tree/node-store.js';
+export {
+  TARGET_NODE_BYTES,
+  MAX_NODE_BYTES,
+  MAX_KEY_BYTES,
+  MAX_VALUE_BYTES,
+  BOUNDARY_ENTRY_ALLOWANCE,
+  isBoundaryKey,
+  boundarySeed,
+} from './tree/format.js';
+export { murmur3 } from './tree/murmur3.js';
+export { TreeNode, decodeNode, buildNode } from './tree/node.js';

@@ -1,0 +1,12 @@
+// The Node entry point: the same API as ./index.ts with node:crypto's SHA-256 installed.
+import { hash } from 'node:crypto';
+import { setSha256, type Sha256 } from './sha256.js';
+
+export const nodeSha256: Sha256 = (data) => {
+  const digest = hash('sha256', data, 'buffer') as unknown as Uint8Array;
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+};
+
+setSha256(nodeSha256);
+
+export * from './index.js';

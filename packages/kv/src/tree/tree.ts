@@ -1,0 +1,212 @@
+import { compareBytes } from '../bytes.js';
+import { assertHash, type Hash } from '../hash.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { Builder } from './builder.js';
+import { Cursor } from './cursor.js';
+import { diffWalk, type ChangedNode, type DiffEntry } from './diff.js';
+import { checkKey, checkValue, toHalfOpen, type Edit, type Entry, type KeyRange } from './entry.js';
+import { mutateTree, type LevelEdit } from './mutate.js';
+import { EMPTY_NODE } from './node.js';
+import { NodeStore, type NodeStoreOptions, type NodeStoreStats } from './node-store.js';
+
+export interface TreeOptions extends NodeStoreOptions {}
+
+export interface IterateOptions extends KeyRange {
+  reverse?: boolean | undefined;
+  /** At most this many entries (default: all). */
+  limit?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface MutateOptions {
+  signal?: AbortSignal | undefined;
+}
+
+export interface DiffOptions extends KeyRange {
+  signal?: AbortSignal | undefined;
+}
+
+/** The root of the tree with no entries: the hash of the CBOR node [0, [], []]. */
+export const EMPTY_ROOT: Hash = EMPTY_NODE.hash;
+
+/**
+ * An immutable, history-independent B+-tree stored as blobs. Every method takes a root and
+ * mutations return a new one; nothing is changed in place, so any root stays readable forever.
+ */
+export class Tree {
+  static readonly EMPTY_ROOT: Hash = EMPTY_ROOT;
+  readonly nodes: NodeStore;
+
+  constructor(store: BlobStore, options: TreeOptions = {}) {
+    this.nodes = new NodeStore(store, options);
+  }
+
+  get store(): BlobStore {
+    return this.nodes.blobs;
+  }
+
+  /** Counters of node reads, fetches and writes since this Tree was made. */
+  get stats(): Readonly<NodeStoreStats> {
+    return this.nodes.stats;
+  }
+
+  async get(root: Hash, key: Uint8Array): Promise<Uint8Array | undefined> {
+    assertHash(root, 'root');
+    checkKey(key);
+    let node = await this.nodes.root(root);
+    while (node.level > 0) {
+      const i = node.childIndexFor(key);
+      node = this.nodes.cachedChild(node, i) ?? (await this.nodes.child(node, i));
+    }
+    const i = node.lowerBound(key);
+    return i < node.count && node.compareKeyAt(i, key) === 0 ? node.value(i) : undefined;
+  }
+
+  async has(root: Hash, key: Uint8Array): Promise<boolean> {
+    return (await this.get(root, key)) !== undefined;
+  }
+
+  async first(root: Hash): Promise<Entry | undefined> {
+    return this.cursor(root).next();
+  }
+
+  async last(root: Hash): Promise<Entry | undefined> {
+    return this.cursor(root).prev();
+  }
+
+  /** A cursor over the tree; call `seek` to position it, or `next`/`prev` from either end. */
+  cursor(root: Hash): Cursor {
+    assertHash(root, 'root');
+    return new Cursor(this.nodes, root);
+  }
+
+  /** Entries in key order (or reverse), within the range, up to `limit`. */
+  async *entries(root: Hash, options: IterateOptions = {}): AsyncGenerator<Entry> {
+    const { lo, hi } = toHalfOpen(options);
+    let left = options.limit ?? Infinity;
+    if (left <= 0) return;
+    const cursor = this.cursor(root);
+    if (options.reverse) {
+      if (hi === undefined) await cursor.seekEnd();
+      else await cursor.seek(hi);
+      for (let e = await cursor.prev(); e !== undefined; e = await cursor.prev()) {
+        if (lo !== undefined && compareBytes(e.key, lo) < 0) return;
+        options.signal?.throwIfAborted();
+        yield e;
+        if (--left <= 0) return;
+      }
+    } else {
+      await cursor.seek(lo);
+      for (let e = await cursor.next(); e !== undefined; e = await cursor.next()) {
+        if (hi !== undefined && compareBytes(e.key, hi) >= 0) return;
+        options.signal?.throwIfAborted();
+        yield e;
+        if (--left <= 0) return;
+      }
+    }
+  }
+
+  async put(root: Hash, key: Uint8Array, value: Uint8Array): Promise<Hash> {
+    return this.mutate(root, [{ type: 'put', key, value }]);
+  }
+
+  async delete(root: Hash, key: Uint8Array): Promise<Hash> {
+    return this.mutate(root, [{ type: 'del', key }]);
+  }
+
+  /** Deletes every key in the range in one pass; nodes wholly inside it are dropped unread. */
+  async deleteRange(root: Hash, range: KeyRange, options: MutateOptions = {}): Promise<Hash> {
+    assertHash(root, 'root');
+    const half = toHalfOpen(range);
+    if (half.lo !== undefined && half.hi !== undefined && compareBytes(half.lo, half.hi) >= 0) return root;
+    return mutateTree(this.nodes, root, [], half, options.signal);
+  }
+
+  /**
+   * Applies many edits in one pass, rewriting only the nodes they touch. Edits apply in order:
+   * for a key given more than once, the last edit wins.
+   */
+  async mutate(root: Hash, edits: Iterable<Edit>, options: MutateOptions = {}): Promise<Hash> {
+    assertHash(root, 'root');
+    return mutateTree(this.nodes, root, normalizeEdits(edits), undefined, options.signal);
+  }
+
+  /** A bulk loader for entries in strictly increasing key order. */
+  builder(): Builder {
+    return new Builder(this.nodes);
+  }
+
+  /** Builds a tree from sorted entries. */
+  async build(entries: Iterable<Entry> | AsyncIterable<Entry>): Promise<Hash> {
+    const b = this.builder();
+    for await (const e of entries) b.add(e.key, e.value);
+    return b.finish();
+  }
+
+  /** The entries that differ between two trees, in key order; shared subtrees are skipped unread. */
+  async *diff(left: Hash, right: Hash, options: DiffOptions = {}): AsyncGenerator<DiffEntry> {
+    assertHash(left, 'left root');
+    assertHash(right, 'right root');
+    if (compareBytes(left, right) === 0) return;
+    for await (const ev of diffWalk(this.nodes, left, right, { range: toHalfOpen(options), entries: true, nodes: false, signal: options.signal })) {
+      if (ev.kind === 'entry') {
+        const d: DiffEntry = { key: ev.key };
+        if (ev.left !== undefined) d.left = ev.left;
+        if (ev.right !== undefined) d.right = ev.right;
+        yield d;
+      }
+    }
+  }
+
+  /**
+   * The nodes of each tree that the other lacks (for sync and garbage collection):
+   * side 'right' nodes are new in `right`, side 'left' ones exist only in `left`.
+   */
+  async *changedNodes(left: Hash, right: Hash, options: { signal?: AbortSignal } = {}): AsyncGenerator<ChangedNode> {
+    assertHash(left, 'left root');
+    assertHash(right, 'right root');
+    if (compareBytes(left, right) === 0) return;
+    for await (const ev of diffWalk(this.nodes, left, right, { entries: false, nodes: true, signal: options.signal })) {
+      if (ev.kind === 'node') yield { side: ev.side, hash: ev.hash, level: ev.level };
+    }
+  }
+
+  /** Every node hash reachable from `root` (for garbage collection and fsck). */
+  async *reachableNodes(root: Hash, options: { signal?: AbortSignal } = {}): AsyncGenerator<Hash> {
+    assertHash(root, 'root');
+    const stack = [await this.nodes.root(root)];
+    while (stack.length > 0) {
+      options.signal?.throwIfAborted();
+      const node = stack.pop()!;
+      yield node.hash;
+      if (node.level > 0) {
+        for (let i = node.count - 1; i >= 0; i--) stack.push(await this.nodes.child(node, i));
+      }
+    }
+  }
+}
+
+/** Validates edits and sorts them by key, keeping the last edit of each key. */
+export function normalizeEdits(edits: Iterable<Edit>): LevelEdit[] {
+  const list: LevelEdit[] = [];
+  for (const edit of edits) {
+    checkKey(edit.key);
+    if (edit.type === 'put') {
+      checkValue(edit.value);
+      list.push({ key: edit.key, value: edit.value });
+    } else if (edit.type === 'del') {
+      list.push({ key: edit.key, value: undefined });
+    } else {
+      throw new TypeError(`unknown edit type ${String((edit as { type: unknown }).type)}`);
+    }
+  }
+  // Stable sort keeps equal keys in input order; the last of each run wins.
+  list.sort((x, y) => compareBytes(x.key, y.key));
+  const out: LevelEdit[] = [];
+  for (const e of list) {
+    const prev = out[out.length - 1];
+    if (prev !== undefined && compareBytes(prev.key, e.key) === 0) out[out.length - 1] = e;
+    else out.push(e);
+  }
+  return out;
+}
