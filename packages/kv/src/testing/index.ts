@@ -1,0 +1,1 @@
+export { blobStoreConformance, type BlobStoreFactory } from './conformance.js';

@@ -1,0 +1,54 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import '../src/node.js';
+import { blobStoreConformance } from '../src/testing/conformance.js';
+import { LevelBlobStore, MemoryBlobStore } from '../src/store/level-blob-store.js';
+import type { BlobStore } from '../src/store/blob-store.js';
+import type { Hash } from '../src/hash.js';
+import { Tree } from '../src/tree/tree.js';
+import { utf8 } from '../src/bytes.js';
+
+async function corruptLevel(store: BlobStore, hash: Hash, bytes: Uint8Array): Promise<void> {
+  const db = (store as LevelBlobStore).db;
+  await db.sublevel<Uint8Array, Uint8Array>('blobs', { keyEncoding: 'view', valueEncoding: 'view' }).put(hash, bytes);
+}
+
+blobStoreConformance('memory-level', {
+  open: async (options) => new MemoryBlobStore(options),
+  corrupt: corruptLevel,
+});
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+blobStoreConformance('level (LevelDB on disk)', {
+  open: async (options) => {
+    const dir = await mkdtemp(join(tmpdir(), 'cafs-level-'));
+    dirs.push(dir);
+    return LevelBlobStore.open(dir, options);
+  },
+  corrupt: corruptLevel,
+});
+
+describe('LevelBlobStore on disk', () => {
+  it('keeps a tree across close and reopen', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cafs-level-'));
+    dirs.push(dir);
+    let store = await LevelBlobStore.open(dir);
+    let tree = new Tree(store);
+    const entries = Array.from({ length: 20_000 }, (_, i) => ({ key: utf8(`k${String(i).padStart(8, '0')}`), value: utf8(`v${i}`) }));
+    const root = await tree.build(entries);
+    await store.close();
+    store = await LevelBlobStore.open(dir);
+    tree = new Tree(store);
+    expect(new TextDecoder().decode(await tree.get(root, utf8('k00012345')))).toBe('v12345');
+    let n = 0;
+    for await (const _ of tree.entries(root)) n++;
+    expect(n).toBe(20_000);
+    await store.close();
+  });
+});
