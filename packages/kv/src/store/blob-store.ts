@@ -18,6 +18,11 @@ export interface HashedBlob {
 export interface BlobStore {
   /** The largest blob `put` accepts, in bytes. */
   readonly maxBlobSize: number;
+  /**
+   * True when `get` hands back the very bytes the store keeps in this process's memory (no
+   * copy): caches above the store then need not count those bytes again.
+   */
+  readonly resident?: boolean;
   /** Stores `bytes` under its hash and returns the hash; storing the same bytes again is a no-op. */
   put(bytes: Uint8Array, options?: BlobStoreOperationOptions): Promise<Hash>;
   /** `put` for many blobs in one round trip; hashes come back in input order. */

@@ -30,6 +30,7 @@ export interface LevelBlobStoreOptions extends BlobStoreOptions {
 export class LevelBlobStore implements BlobStore {
   readonly db: LevelDatabase;
   readonly maxBlobSize: number;
+  readonly resident: boolean = false;
   private readonly blobs: BlobSublevel;
   private readonly verify: boolean;
   private readonly closeDatabase: boolean;
@@ -136,6 +137,8 @@ export function checkIntegrity(hash: Hash, bytes: Uint8Array): void {
 
 /** The default store: everything in memory (memory-level), nothing on disk. */
 export class MemoryBlobStore extends LevelBlobStore {
+  override readonly resident: boolean = true;
+
   constructor(options: LevelBlobStoreOptions = {}) {
     super(new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view', storeEncoding: 'view' }), options);
   }

@@ -24,6 +24,8 @@ export class Builder {
   constructor(nodes: NodeStore) {
     this.nodes = nodes;
     this.levels = new LevelBuilder(0, (node) => {
+      // Freshly built trees are usually read next; the LRU evicts what does not fit.
+      nodes.remember(node);
       this.pending.push(node);
       if (this.pending.length >= WRITE_BATCH) this.flushPending();
     });

@@ -1,5 +1,5 @@
 // The tree's byte format. docs/format.md describes it; test vectors pin it.
-import { murmur3 } from './murmur3.js';
+import { murmur3Range } from './murmur3.js';
 
 /** Node boundaries aim at nodes of about this many payload bytes. */
 export const TARGET_NODE_BYTES = 4096;
@@ -24,9 +24,14 @@ export function boundarySeed(level: number): number {
  * (len(key) + 64) * 2^20, i.e. with probability (len(key) + 64) / 4096.
  */
 export function isBoundaryKey(key: Uint8Array, level: number): boolean {
-  const weight = key.length + BOUNDARY_ENTRY_ALLOWANCE;
+  return isBoundaryKeyRange(key, 0, key.length, level);
+}
+
+/** isBoundaryKey of buf[start:end]. */
+export function isBoundaryKeyRange(buf: Uint8Array, start: number, end: number, level: number): boolean {
+  const weight = end - start + BOUNDARY_ENTRY_ALLOWANCE;
   if (weight >= TARGET_NODE_BYTES) return true;
-  return murmur3(key, boundarySeed(level)) < weight * (2 ** 32 / TARGET_NODE_BYTES);
+  return murmur3Range(buf, start, end, boundarySeed(level)) < weight * (2 ** 32 / TARGET_NODE_BYTES);
 }
 
 /** Inner nodes hold at least two children (except the last of a level), so each level shrinks. */

@@ -1,11 +1,16 @@
 /** MurmurHash3 x86_32 of `data` with a 32-bit `seed`; returns an unsigned 32-bit integer. */
 export function murmur3(data: Uint8Array, seed: number): number {
+  return murmur3Range(data, 0, data.length, seed);
+}
+
+/** murmur3 of data[start:end], without making a view. */
+export function murmur3Range(data: Uint8Array, start: number, end: number, seed: number): number {
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
   let h = seed >>> 0;
-  const len = data.length;
-  const blocks = len & ~3;
-  for (let i = 0; i < blocks; i += 4) {
+  const len = end - start;
+  const blocks = start + (len & ~3);
+  for (let i = start; i < blocks; i += 4) {
     let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);

@@ -30,13 +30,6 @@ interface LevelChange {
   added: TreeNode[];
 }
 
-function inRange(key: Uint8Array, range: HalfOpenRange): boolean {
-  return (
-    (range.lo === undefined || compareBytes(key, range.lo) >= 0) &&
-    (range.hi === undefined || compareBytes(key, range.hi) < 0)
-  );
-}
-
 /** Whether every key of a node with bounds (lower, max] lies in the range. */
 function coveredBy(lower: Uint8Array | undefined, max: Uint8Array | undefined, range: HalfOpenRange): boolean {
   if (max === undefined) return false;
@@ -70,19 +63,25 @@ async function applyLevel(
       } else {
         const node = await walker.load();
         if (max !== undefined) removed.push({ key: max, hash: node.hash });
+        const keep = (from: number, to: number): void => {
+          if (from >= to) return;
+          if (range === undefined) return chunker.addRun(node, from, to);
+          // Keep what lies outside [lo, hi).
+          const lo = range.lo === undefined ? 0 : node.lowerBound(range.lo);
+          const hi = range.hi === undefined ? node.count : node.lowerBound(range.hi);
+          if (from < Math.min(to, lo)) chunker.addRun(node, from, Math.min(to, lo));
+          if (Math.max(from, hi) < to) chunker.addRun(node, Math.max(from, hi), to);
+        };
         let i = 0;
-        while (i < node.count || (e < edits.length && (last || compareBytes(edits[e]!.key, max!) <= 0))) {
-          const edit = e < edits.length && (last || compareBytes(edits[e]!.key, max!) <= 0) ? edits[e] : undefined;
-          const cmp = edit === undefined ? 1 : i < node.count ? node.compareKeyAt(i, edit.key) : 1;
-          if (cmp < 0 || edit === undefined) {
-            const key = node.key(i);
-            if (range === undefined || !inRange(key, range)) chunker.add(key, node.value(i));
-            i++;
-          } else {
-            if (cmp === 0) i++;
-            if (edit.value !== undefined) chunker.add(edit.key, edit.value);
-            e++;
-          }
+        for (;;) {
+          const edit = e < edits.length && (last || compareBytes(edits[e]!.key, max!) <= 0) ? edits[e]! : undefined;
+          const stop = edit === undefined ? node.count : node.lowerBound(edit.key);
+          keep(i, stop);
+          i = stop;
+          if (edit === undefined) break;
+          if (i < node.count && node.compareKeyAt(i, edit.key) === 0) i++;
+          if (edit.value !== undefined) chunker.add(edit.key, edit.value);
+          e++;
         }
       }
       if (!rangeDone && (last || (range!.hi !== undefined && compareBytes(max!, range!.hi) >= 0))) rangeDone = true;

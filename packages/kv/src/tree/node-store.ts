@@ -28,12 +28,17 @@ export class NodeStore {
   readonly blobs: BlobStore;
   readonly stats: NodeStoreStats = { reads: 0, fetches: 0, writes: 0 };
   private readonly cache: LRUCache<string, TreeNode>;
+  /** Hex ids of root hashes seen, by array identity (roots are passed again and again). */
+  private readonly rootIds = new WeakMap<Hash, string>();
 
   constructor(blobs: BlobStore, options: NodeStoreOptions = {}) {
     this.blobs = blobs;
+    // Over a resident store a decoded node shares its bytes with the store, so the cache's own
+    // cost is the offsets table and the object.
+    const countBytes = blobs.resident !== true;
     this.cache = new LRUCache<string, TreeNode>({
       maxSize: Math.max(options.cacheBytes ?? DEFAULT_CACHE_BYTES, 1),
-      sizeCalculation: (node) => node.bytes.length + 16 * node.count + NODE_OVERHEAD,
+      sizeCalculation: (node) => (countBytes ? node.bytes.length : 0) + 16 * node.count + NODE_OVERHEAD,
     });
     this.cache.set(EMPTY_NODE.id, EMPTY_NODE);
   }
@@ -75,9 +80,16 @@ export class NodeStore {
     return node;
   }
 
+  /** The root node if cached, without waiting (callers keep passing the same root arrays). */
+  cachedRoot(hash: Hash): TreeNode | undefined {
+    const node = this.cached(this.idOf(hash));
+    if (node !== undefined) this.stats.reads++;
+    return node;
+  }
+
   /** Root nodes: the empty tree is known without a store. */
   async root(hash: Hash): Promise<TreeNode> {
-    const id = bytesToHex(hash);
+    const id = this.idOf(hash);
     this.stats.reads++;
     const hit = this.cached(id);
     if (hit !== undefined) return hit;
@@ -87,6 +99,15 @@ export class NodeStore {
       if (err instanceof BlobNotFoundError) throw new RootNotFoundError(err.hash);
       throw err;
     }
+  }
+
+  private idOf(hash: Hash): string {
+    let id = this.rootIds.get(hash);
+    if (id === undefined) {
+      id = bytesToHex(hash);
+      this.rootIds.set(hash, id);
+    }
+    return id;
   }
 
   /** Keeps nodes just built in the cache, so the writer's next reads find them. */

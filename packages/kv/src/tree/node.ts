@@ -18,7 +18,7 @@ export class TreeNode {
   readonly level: number;
   readonly count: number;
   /** keyStart, keyEnd, valueStart, valueEnd for each entry. */
-  private readonly offsets: Uint32Array;
+  readonly offsets: Uint32Array;
   private childIds: (string | undefined)[] | undefined;
 
   constructor(hash: Hash, id: string, bytes: Uint8Array, level: number, offsets: Uint32Array) {
@@ -121,37 +121,134 @@ const MAJOR_UINT = 0;
 const MAJOR_BYTES = 2;
 const MAJOR_ARRAY = 4;
 
-/** Encodes and hashes a node; keys must be strictly increasing (the caller guarantees it). */
-export function buildNode(level: number, keys: readonly Uint8Array[], values: readonly Uint8Array[]): TreeNode {
-  const n = keys.length;
-  let size = 1 + headerLength(level) + 2 * headerLength(n);
-  for (let i = 0; i < n; i++) {
-    size += headerLength(keys[i]!.length) + keys[i]!.length + headerLength(values[i]!.length) + values[i]!.length;
+/**
+ * The entries of a node being built, as segments: either a run of consecutive entries of a
+ * decoded node (copied from its bytes as two blocks, keys and values) or one fresh key/value.
+ */
+export class EntryBuffer {
+  /** For a run: the node; for a fresh entry: undefined. */
+  private segNode: (TreeNode | undefined)[] = [];
+  /** For a run: [from, to) entry indices; for a fresh entry: unused. */
+  private segFrom: number[] = [];
+  private segTo: number[] = [];
+  private segKey: (Uint8Array | undefined)[] = [];
+  private segValue: (Uint8Array | undefined)[] = [];
+  count = 0;
+  payload = 0;
+
+  push(key: Uint8Array, value: Uint8Array): void {
+    this.segNode.push(undefined);
+    this.segFrom.push(0);
+    this.segTo.push(0);
+    this.segKey.push(key);
+    this.segValue.push(value);
+    this.count++;
+    this.payload += key.length + value.length;
   }
-  const out = new Uint8Array(size);
-  const offsets = new Uint32Array(4 * n);
+
+  /** Appends entries [from, to) of `node`; `payload` is their summed key and value lengths. */
+  pushRun(node: TreeNode, from: number, to: number, payload: number): void {
+    const last = this.segNode.length - 1;
+    if (last >= 0 && this.segNode[last] === node && this.segTo[last] === from) {
+      this.segTo[last] = to;
+    } else {
+      this.segNode.push(node);
+      this.segFrom.push(from);
+      this.segTo.push(to);
+      this.segKey.push(undefined);
+      this.segValue.push(undefined);
+    }
+    this.count += to - from;
+    this.payload += payload;
+  }
+
+  clear(): void {
+    this.segNode = [];
+    this.segFrom = [];
+    this.segTo = [];
+    this.segKey = [];
+    this.segValue = [];
+    this.count = 0;
+    this.payload = 0;
+  }
+
+  /** Encoded size of the keys (field 0) or values (field 2) section's byte strings. */
+  sectionBytes(field: 0 | 2): number {
+    let size = 0;
+    for (let s = 0; s < this.segNode.length; s++) {
+      const node = this.segNode[s];
+      if (node === undefined) {
+        const len = (field === 0 ? this.segKey[s]! : this.segValue[s]!).length;
+        size += headerLength(len) + len;
+      } else {
+        const o = node.offsets;
+        const from = this.segFrom[s]!;
+        const to = this.segTo[s]!;
+        const first = o[4 * from + field]!;
+        size += o[4 * (to - 1) + field + 1]! - (first - headerLength(o[4 * from + field + 1]! - first));
+      }
+    }
+    return size;
+  }
+
+  /** Writes one section from `pos`, filling the new node's offsets; returns the end position. */
+  writeSection(out: Uint8Array, pos: number, field: 0 | 2, offsets: Uint32Array): number {
+    let k = 0;
+    for (let s = 0; s < this.segNode.length; s++) {
+      const node = this.segNode[s];
+      if (node === undefined) {
+        const bytes = field === 0 ? this.segKey[s]! : this.segValue[s]!;
+        pos = writeHeader(out, pos, MAJOR_BYTES, bytes.length);
+        out.set(bytes, pos);
+        offsets[4 * k + field] = pos;
+        pos += bytes.length;
+        offsets[4 * k + field + 1] = pos;
+        k++;
+      } else {
+        const o = node.offsets;
+        const from = this.segFrom[s]!;
+        const to = this.segTo[s]!;
+        const first = o[4 * from + field]!;
+        const start = first - headerLength(o[4 * from + field + 1]! - first);
+        const end = o[4 * (to - 1) + field + 1]!;
+        out.set(node.bytes.subarray(start, end), pos);
+        const delta = pos - start;
+        for (let i = from; i < to; i++, k++) {
+          offsets[4 * k + field] = o[4 * i + field]! + delta;
+          offsets[4 * k + field + 1] = o[4 * i + field + 1]! + delta;
+        }
+        pos += end - start;
+      }
+    }
+    return pos;
+  }
+}
+
+/** Encodes and hashes a node; keys must be strictly increasing (the caller guarantees it). */
+export function encodeNode(level: number, e: EntryBuffer): TreeNode {
+  const n = e.count;
+  const size = 1 + headerLength(level) + 2 * headerLength(n) + e.sectionBytes(0) + e.sectionBytes(2);
+  // One allocation holds both the bytes and the offsets table: allocating an ArrayBuffer costs
+  // microseconds in a large heap, more than copying the node.
+  const offsetsAt = (size + 3) & ~3;
+  const memory = new ArrayBuffer(offsetsAt + 16 * n);
+  const out = new Uint8Array(memory, 0, size);
+  const offsets = new Uint32Array(memory, offsetsAt, 4 * n);
   let pos = writeHeader(out, 0, MAJOR_ARRAY, 3);
   pos = writeHeader(out, pos, MAJOR_UINT, level);
   pos = writeHeader(out, pos, MAJOR_ARRAY, n);
-  for (let i = 0; i < n; i++) {
-    const k = keys[i]!;
-    pos = writeHeader(out, pos, MAJOR_BYTES, k.length);
-    out.set(k, pos);
-    offsets[4 * i] = pos;
-    pos += k.length;
-    offsets[4 * i + 1] = pos;
-  }
+  pos = e.writeSection(out, pos, 0, offsets);
   pos = writeHeader(out, pos, MAJOR_ARRAY, n);
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    pos = writeHeader(out, pos, MAJOR_BYTES, v.length);
-    out.set(v, pos);
-    offsets[4 * i + 2] = pos;
-    pos += v.length;
-    offsets[4 * i + 3] = pos;
-  }
+  e.writeSection(out, pos, 2, offsets);
   const hash = sha256(out);
   return new TreeNode(hash, bytesToHex(hash), out, level, offsets);
+}
+
+/** Encodes a node from plain arrays of keys and values. */
+export function buildNode(level: number, keys: readonly Uint8Array[], values: readonly Uint8Array[]): TreeNode {
+  const e = new EntryBuffer();
+  for (let i = 0; i < keys.length; i++) e.push(keys[i]!, values[i]!);
+  return encodeNode(level, e);
 }
 
 /** Strictly parses a node blob: canonical CBOR of the node shape, sorted keys, sizes in limits. */

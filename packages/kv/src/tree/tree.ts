@@ -53,7 +53,7 @@ export class Tree {
   async get(root: Hash, key: Uint8Array): Promise<Uint8Array | undefined> {
     assertHash(root, 'root');
     checkKey(key);
-    let node = await this.nodes.root(root);
+    let node = this.nodes.cachedRoot(root) ?? (await this.nodes.root(root));
     while (node.level > 0) {
       const i = node.childIndexFor(key);
       node = this.nodes.cachedChild(node, i) ?? (await this.nodes.child(node, i));
