@@ -200,8 +200,11 @@ export function normalizeEdits(edits: Iterable<Edit>): LevelEdit[] {
       throw new TypeError(`unknown edit type ${String((edit as { type: unknown }).type)}`);
     }
   }
-  // Stable sort keeps equal keys in input order; the last of each run wins.
-  list.sort((x, y) => compareBytes(x.key, y.key));
+  // Stable sort keeps equal keys in input order; the last of each run wins. Batches often
+  // arrive sorted already (a walk of a directory, a diff): then the sort is skipped.
+  let sorted = true;
+  for (let i = 1; i < list.length && sorted; i++) sorted = compareBytes(list[i - 1]!.key, list[i]!.key) <= 0;
+  if (!sorted) list.sort((x, y) => compareBytes(x.key, y.key));
   const out: LevelEdit[] = [];
   for (const e of list) {
     const prev = out[out.length - 1];
