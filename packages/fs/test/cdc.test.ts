@@ -111,7 +111,7 @@ function chunkHashes(data: Uint8Array, cuts: number[]): string[] {
   });
 }
 
-const doc = readFileSync(fileURLToPath(new URL('../../../docs/fs-cdc-vectors.md', import.meta.url)), 'utf8');
+const doc = readFileSync(fileURLToPath(new URL('../../../docs/format.md', import.meta.url)), 'utf8');
 
 const XORSHIFT_1MIB_CUTS = [
   88486, 190547, 294076, 348679, 470816, 539516, 606095, 686264, 766066, 833098, 925287, 1000098, 1048576,
@@ -150,7 +150,7 @@ describe('CDC parameters and gear table', () => {
   });
 });
 
-describe('test vectors (docs/fs-cdc-vectors.md)', () => {
+describe('test vectors (docs/format.md)', () => {
   it('the xorshift32 input is as documented', () => {
     const data = xorshift32Bytes(MIB, 1);
     expect(Buffer.from(data.subarray(0, 8)).toString('hex')).toBe('2120040001060804');

@@ -13,7 +13,7 @@ const doc = readFileSync(fileURLToPath(new URL('../../../docs/format.md', import
 
 function rootVectors(): Map<string, string> {
   const out = new Map<string, string>();
-  for (const m of doc.matchAll(/^\| `([a-z0-9-]+)` \| .* \| `([0-9a-f]{64})` \|$/gm)) out.set(m[1]!, m[2]!);
+  for (const m of doc.matchAll(/^\| `([a-z0-9-]+)` \| .* \| `([0-9a-f]{64})` \|$/gm)) if (!m[1]!.startsWith('fs-')) out.set(m[1]!, m[2]!);
   return out;
 }
 

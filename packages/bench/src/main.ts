@@ -1,0 +1,83 @@
+// `pnpm bench [suite] [options]` from the workspace root: runs one suite, or all of them.
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { runKv } from './kv.js';
+import { UsageError, loadAverage } from './table.js';
+
+interface Suite {
+  about: string;
+  run: (args: readonly string[]) => Promise<void>;
+}
+
+/** Known suites, in the order a bare `pnpm bench` runs them. */
+const SUITES: Record<string, Suite> = {
+  kv: { about: 'immutable B-tree (@cafs/kv) vs Map and memory-level; options: --entries N', run: runKv },
+};
+
+function usage(): string {
+  const names = Object.keys(SUITES);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'usage: pnpm bench [suite] [options]   (no suite: run them all)',
+    'suites:',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${SUITES[n]!.about}`),
+  ].join('\n');
+}
+
+/** The commit measured, and whether the working tree differs from it (best effort). */
+function gitDescription(): string {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const head = git('rev-parse', '--short', 'HEAD').trim();
+    const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'packages')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => l.slice(3).split('/').slice(0, 2).join('/'));
+    const where = [...new Set(dirty)];
+    return where.length === 0 ? `git ${head}` : `git ${head} + uncommitted changes in ${where.join(', ')}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return 0;
+  }
+  if (name !== undefined && !Object.hasOwn(SUITES, name)) {
+    console.error(`unknown bench suite "${name}"; known suites: ${Object.keys(SUITES).join(', ')}`);
+    console.error(usage());
+    return 2;
+  }
+  const toRun = name === undefined ? Object.keys(SUITES) : [name];
+  console.log(`cafs bench: node ${process.version} (V8 ${process.versions.v8}), ${process.platform}/${process.arch}`);
+  const cpus = os.cpus();
+  console.log(`machine: ${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`);
+  console.log(`date: ${new Date().toISOString()}`);
+  console.log(`code: ${gitDescription()}`);
+  console.log(`load average at start: ${loadAverage()} (other busy processes skew every figure)`);
+  if (typeof (globalThis as { gc?: unknown }).gc !== 'function') console.log('note: run with --expose-gc for GC between rounds');
+  for (const suite of toRun) {
+    console.log('');
+    console.log(`== ${suite} ==`);
+    await SUITES[suite]!.run(name === undefined ? [] : rest);
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      process.exitCode = 2;
+    } else {
+      console.error(err);
+      process.exitCode = 1;
+    }
+  },
+);

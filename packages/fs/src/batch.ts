@@ -1,0 +1,609 @@
+// Every filesystem operation, applied to a transaction over one root. A Batch gathers many of
+// them and `flush` gives the one new root; `Fs` runs each call as a batch of one.
+import { compareBytes, type Hash, type Tree } from '@cafs/kv';
+import { rewrite, readRange, writeNew, extentsFrom, extentBytes, type BlobCache } from './data/file-data.js';
+import { FsError } from './errors.js';
+import { decodeInfo, encodeInfo, sortXattrs, type FileType, type Info } from './info.js';
+import { childKey, extentRange, infoKey, prefixEnd, ROOT_KEY } from './keys.js';
+import type { KvReader } from './kv-view.js';
+import { Txn } from './kv-view.js';
+import { NAME_MAX, pathBytes, showPath, type PathLike } from './path.js';
+import { readInfo, resolve, type Resolved } from './resolve.js';
+import { Stats } from './stats.js';
+
+/** Largest file size: 2^63 - 1 bytes. */
+export const MAX_FILE_SIZE = 2n ** 63n - 1n;
+export const XATTR_NAME_MAX = 255;
+export const XATTR_VALUE_MAX = 65536;
+
+export type Data = Uint8Array | string | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+export type Time = Date | number | bigint;
+
+export interface FsContext {
+  tree: Tree;
+  blobs: BlobCache;
+  /** Current time in nanoseconds. */
+  now(): bigint;
+  uid: number;
+  gid: number;
+}
+
+export interface DirEntry {
+  name: string;
+  /** The raw name bytes (names need not be UTF-8). */
+  nameBytes: Uint8Array;
+  type: FileType;
+}
+
+export interface WriteFileOptions {
+  /** Permission bits of a new file (default 0o644). */
+  mode?: number | undefined;
+  mtime?: Time | undefined;
+  /** 'w' (default): create or replace; 'wx': fail with EEXIST if it exists; 'a': append. */
+  flag?: 'w' | 'wx' | 'a' | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Nanoseconds since the epoch from a Date, seconds (number, as node:fs takes) or nanoseconds (bigint). */
+export function toNs(t: Time): bigint {
+  if (typeof t === 'bigint') return t;
+  if (t instanceof Date) return BigInt(t.getTime()) * 1_000_000n;
+  if (!Number.isFinite(t)) throw new FsError('EINVAL', 'utimes', undefined, `invalid time ${String(t)}`);
+  return BigInt(Math.round(t * 1e9));
+}
+
+function checkOffset(x: number | bigint, syscall: string, path: PathLike, what = 'offset'): bigint {
+  if (typeof x === 'number' && !Number.isSafeInteger(x)) {
+    throw new FsError('EINVAL', syscall, showPath(path), `${what} must be a non-negative integer`);
+  }
+  if (typeof x !== 'number' && typeof x !== 'bigint') throw new FsError('EINVAL', syscall, showPath(path), `${what} must be a number or bigint`);
+  const v = BigInt(x);
+  if (v < 0n) throw new FsError('EINVAL', syscall, showPath(path), `${what} must be a non-negative integer`);
+  if (v > MAX_FILE_SIZE) throw new FsError('EFBIG', syscall, showPath(path));
+  return v;
+}
+
+function checkMode(mode: number, syscall: string, path: PathLike): number {
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new FsError('EINVAL', syscall, showPath(path), `invalid mode ${String(mode)}`);
+  return mode;
+}
+
+function checkId(id: number, syscall: string, path: PathLike): number {
+  if (!Number.isInteger(id) || id < -1 || id > 0xffffffff) throw new FsError('EINVAL', syscall, showPath(path), `invalid owner id ${String(id)}`);
+  return id;
+}
+
+async function* toPieces(data: Data): AsyncGenerator<Uint8Array> {
+  if (typeof data === 'string') yield encoder.encode(data);
+  else if (data instanceof Uint8Array) yield data;
+  else {
+    for await (const piece of data as AsyncIterable<unknown>) {
+      if (typeof piece === 'string') yield encoder.encode(piece);
+      else if (piece instanceof Uint8Array) yield piece;
+      else throw new FsError('EINVAL', 'write', undefined, 'data pieces must be Uint8Array or string');
+    }
+  }
+}
+
+function nameOf(key: Uint8Array, dirKey: Uint8Array): Uint8Array {
+  let end = dirKey.length;
+  while (end < key.length && key[end] !== 0x2f && key[end] !== 0) end++;
+  return key.subarray(dirKey.length, end);
+}
+
+/** Read operations; they take any reader, so they work on a root or inside a batch. */
+export class FsReader {
+  constructor(
+    readonly ctx: FsContext,
+    readonly kv: KvReader,
+  ) {}
+
+  protected async existing(path: PathLike, syscall: string, follow: boolean): Promise<Resolved & { info: Info }> {
+    const r = await resolve(this.kv, path, syscall, follow);
+    if (r.info === undefined) throw new FsError('ENOENT', syscall, showPath(path));
+    return r as Resolved & { info: Info };
+  }
+
+  async stat(path: PathLike): Promise<Stats> {
+    return new Stats((await this.existing(path, 'stat', true)).info);
+  }
+
+  async lstat(path: PathLike): Promise<Stats> {
+    return new Stats((await this.existing(path, 'lstat', false)).info);
+  }
+
+  async exists(path: PathLike): Promise<boolean> {
+    try {
+      return (await resolve(this.kv, path, 'access', true)).info !== undefined;
+    } catch (err) {
+      if (err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'ELOOP')) return false;
+      throw err;
+    }
+  }
+
+  /** Names in a directory, in byte order. */
+  async readdir(path: PathLike): Promise<string[]> {
+    const out: string[] = [];
+    for await (const e of this.dirEntries(path)) out.push(e.name);
+    return out;
+  }
+
+  /** Entries with their types (`readdir` with `withFileTypes`). */
+  async readdirWithTypes(path: PathLike): Promise<DirEntry[]> {
+    const out: DirEntry[] = [];
+    for await (const e of this.dirEntries(path)) out.push(e);
+    return out;
+  }
+
+  /** Streams a directory's entries without holding them all. */
+  async *dirEntries(path: PathLike): AsyncGenerator<DirEntry> {
+    const dir = await this.existing(path, 'scandir', true);
+    if (dir.info.type !== 'directory') throw new FsError('ENOTDIR', 'scandir', showPath(path));
+    const end = prefixEnd(dir.key);
+    let from: Uint8Array | undefined;
+    for (;;) {
+      let found: DirEntry | undefined;
+      let childInfoKey: Uint8Array | undefined;
+      for await (const e of this.kv.entries(from === undefined ? { gt: dir.key, lt: end } : { gte: from, lt: end })) {
+        const name = nameOf(e.key, dir.key);
+        childInfoKey = childKey(dir.key, name);
+        const info = compareBytes(e.key, childInfoKey) === 0 ? decodeInfo(e.value) : undefined;
+        found = { name: decoder.decode(name), nameBytes: name.slice(), type: info?.type ?? 'directory' };
+        break;
+      }
+      if (found === undefined) return;
+      yield found;
+      from = prefixEnd(childInfoKey!);
+    }
+  }
+
+  async readFile(path: PathLike): Promise<Uint8Array> {
+    const r = await this.existing(path, 'open', true);
+    if (r.info.type === 'directory') throw new FsError('EISDIR', 'read', showPath(path));
+    if (r.info.size > BigInt(2 ** 31 - 1)) throw new FsError('EFBIG', 'read', showPath(path), 'file is too large to read at once; use read or reader');
+    return readRange(this.kv, this.ctx.blobs, r.key, r.info.size, 0n, Number(r.info.size));
+  }
+
+  /** Bytes [offset, offset + length) of a file; shorter at the end of the file. */
+  async read(path: PathLike, options: { offset?: number | bigint; length?: number } = {}): Promise<Uint8Array> {
+    const r = await this.existing(path, 'read', true);
+    if (r.info.type === 'directory') throw new FsError('EISDIR', 'read', showPath(path));
+    const offset = checkOffset(options.offset ?? 0, 'read', path);
+    const length = options.length ?? Math.min(Number(r.info.size > offset ? r.info.size - offset : 0n), 2 ** 31 - 1);
+    if (!Number.isSafeInteger(length) || length < 0) throw new FsError('EINVAL', 'read', showPath(path), 'length must be a non-negative integer');
+    return readRange(this.kv, this.ctx.blobs, r.key, r.info.size, offset, length);
+  }
+
+  /** Streams a file's bytes [start, end) in pieces (extent by extent; holes in 64 KiB zeros). */
+  async *stream(path: PathLike, options: { start?: number | bigint; end?: number | bigint; signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
+    const r = await this.existing(path, 'open', true);
+    if (r.info.type === 'directory') throw new FsError('EISDIR', 'read', showPath(path));
+    let pos = checkOffset(options.start ?? 0, 'read', path, 'start');
+    const end0 = options.end === undefined ? r.info.size : checkOffset(options.end, 'read', path, 'end');
+    const end = end0 < r.info.size ? end0 : r.info.size;
+    const zeros = (n: bigint): Uint8Array[] => {
+      const out: Uint8Array[] = [];
+      while (n > 0n) {
+        const k = n < 65536n ? Number(n) : 65536;
+        out.push(new Uint8Array(k));
+        n -= BigInt(k);
+      }
+      return out;
+    };
+    for await (const x of extentsFrom(this.kv, r.key, pos)) {
+      options.signal?.throwIfAborted();
+      if (pos >= end) break;
+      if (x.start > pos) {
+        const gapEnd = x.start < end ? x.start : end;
+        yield* zeros(gapEnd - pos);
+        pos = gapEnd;
+        if (pos >= end) break;
+      }
+      const bytes = await extentBytes(this.ctx.blobs, x.extent);
+      const to = x.end < end ? x.end : end;
+      yield bytes.subarray(Number(pos - x.start), Number(to - x.start));
+      pos = to;
+    }
+    if (pos < end) yield* zeros(end - pos);
+  }
+
+  async readlink(path: PathLike): Promise<string> {
+    return decoder.decode(await this.readlinkBytes(path));
+  }
+
+  async readlinkBytes(path: PathLike): Promise<Uint8Array> {
+    const r = await this.existing(path, 'readlink', false);
+    if (r.info.type !== 'symlink') throw new FsError('EINVAL', 'readlink', showPath(path));
+    return r.info.target!;
+  }
+
+  async getxattr(path: PathLike, name: string | Uint8Array): Promise<Uint8Array> {
+    const r = await this.existing(path, 'getxattr', true);
+    const n = typeof name === 'string' ? encoder.encode(name) : name;
+    const x = r.info.xattrs.find((a) => compareBytes(a.name, n) === 0);
+    if (x === undefined) throw new FsError('ENODATA', 'getxattr', showPath(path));
+    return x.value;
+  }
+
+  async listxattr(path: PathLike): Promise<string[]> {
+    const r = await this.existing(path, 'listxattr', true);
+    return r.info.xattrs.map((x) => decoder.decode(x.name));
+  }
+}
+
+/** Mutating operations inside one transaction. Operations run one at a time, in call order. */
+export class Batch extends FsReader {
+  readonly txn: Txn;
+  private queue: Promise<unknown> = Promise.resolve();
+  private flushed = false;
+
+  constructor(ctx: FsContext, root: Hash) {
+    const txn = new Txn(ctx.tree, root);
+    super(ctx, txn);
+    this.txn = txn;
+  }
+
+  /** Runs `op` after every operation queued before it. */
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    if (this.flushed) return Promise.reject(new FsError('EINVAL', 'batch', undefined, 'this batch has been flushed'));
+    const run = this.queue.then(op, op);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Applies every operation and returns the new root. */
+  flush(options: { signal?: AbortSignal } = {}): Promise<Hash> {
+    return this.serial(async () => {
+      this.flushed = true;
+      return this.txn.flush(options);
+    });
+  }
+
+  private put(key: Uint8Array, info: Info): void {
+    this.txn.put(key, encodeInfo(info));
+  }
+
+  private newInfo(type: FileType, mode: number, mtime?: bigint): Info {
+    const now = this.ctx.now();
+    return { type, mode, uid: this.ctx.uid, gid: this.ctx.gid, mtimeNs: mtime ?? now, ctimeNs: now, size: 0n, allocated: 0n, target: undefined, xattrs: [] };
+  }
+
+  /** A directory's entries changed: its mtime and ctime move to now. */
+  private async touchDir(key: Uint8Array): Promise<void> {
+    const info = await readInfo(this.txn, key);
+    if (info === undefined) return;
+    const now = this.ctx.now();
+    this.put(key, { ...info, mtimeNs: now, ctimeNs: now });
+  }
+
+  private async isEmptyDir(key: Uint8Array): Promise<boolean> {
+    for await (const _ of this.txn.entries({ gt: key, lt: prefixEnd(key) })) return false;
+    return true;
+  }
+
+  /** Removes a file's extents, one key at a time (no range tombstones for the common case). */
+  private async dropExtents(key: Uint8Array): Promise<void> {
+    const keys: Uint8Array[] = [];
+    for await (const e of this.txn.entries(extentRange(key))) keys.push(e.key);
+    for (const k of keys) this.txn.del(k);
+  }
+
+  private async newEntryParent(r: Resolved, syscall: string, path: PathLike): Promise<void> {
+    if (r.names.length === 0) throw new FsError('EEXIST', syscall, showPath(path));
+    const parent = await readInfo(this.txn, r.parentKey);
+    if (parent === undefined) throw new FsError('ENOENT', syscall, showPath(path));
+    if (parent.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
+  }
+
+  mkdir(path: PathLike, options: { recursive?: boolean; mode?: number } = {}): Promise<void> {
+    return this.serial(async () => {
+      const mode = checkMode(options.mode ?? 0o755, 'mkdir', path);
+      if (options.recursive) {
+        const r = await resolve(this.txn, path, 'mkdir', true).catch((err: unknown) => {
+          if (err instanceof FsError && err.code === 'ENOENT') return undefined;
+          throw err;
+        });
+        if (r?.info !== undefined) {
+          if (r.info.type !== 'directory') throw new FsError('EEXIST', 'mkdir', showPath(path));
+          return;
+        }
+        // Create each missing ancestor in turn.
+        const bytes = pathBytes(path);
+        let prefix = '';
+        const parts = decoder.decode(bytes).split('/').filter((p) => p !== '' && p !== '.');
+        for (const part of parts) {
+          prefix += '/' + part;
+          const step = await resolve(this.txn, prefix, 'mkdir', true);
+          if (step.info === undefined) await this.createDir(step, mode, prefix);
+          else if (step.info.type !== 'directory') throw new FsError('ENOTDIR', 'mkdir', showPath(path));
+        }
+        return;
+      }
+      const r = await resolve(this.txn, path, 'mkdir', false);
+      if (r.info !== undefined) throw new FsError('EEXIST', 'mkdir', showPath(path));
+      await this.createDir(r, mode, path);
+    });
+  }
+
+  private async createDir(r: Resolved, mode: number, path: PathLike): Promise<void> {
+    await this.newEntryParent(r, 'mkdir', path);
+    this.put(r.key, this.newInfo('directory', mode));
+    await this.touchDir(r.parentKey);
+  }
+
+  writeFile(path: PathLike, data: Data, options: WriteFileOptions = {}): Promise<void> {
+    return this.serial(async () => {
+      const flag = options.flag ?? 'w';
+      if (flag === 'a') return this.appendUnlocked(path, data);
+      const mtime = options.mtime === undefined ? undefined : toNs(options.mtime);
+      const r = await resolve(this.txn, path, 'open', true);
+      let info: Info;
+      if (r.info !== undefined) {
+        if (flag === 'wx') throw new FsError('EEXIST', 'open', showPath(path));
+        if (r.info.type === 'directory') throw new FsError('EISDIR', 'open', showPath(path));
+        await this.dropExtents(r.key);
+        info = r.info;
+      } else {
+        await this.newEntryParent(r, 'open', path);
+        info = this.newInfo('file', checkMode(options.mode ?? 0o644, 'open', path));
+        await this.touchDir(r.parentKey);
+      }
+      const { size, allocated } = await writeNew(this.txn, this.ctx.blobs, r.key, toPieces(data), options.signal);
+      const now = this.ctx.now();
+      this.put(r.key, { ...info, size, allocated, mtimeNs: mtime ?? now, ctimeNs: now });
+    });
+  }
+
+  appendFile(path: PathLike, data: Data): Promise<void> {
+    return this.serial(() => this.appendUnlocked(path, data));
+  }
+
+  private async appendUnlocked(path: PathLike, data: Data): Promise<void> {
+    const r = await resolve(this.txn, path, 'open', true);
+    if (r.info === undefined) {
+      await this.newEntryParent(r, 'open', path);
+      this.put(r.key, this.newInfo('file', 0o644));
+      await this.touchDir(r.parentKey);
+    } else if (r.info.type === 'directory') {
+      throw new FsError('EISDIR', 'open', showPath(path));
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const p of toPieces(data)) {
+      chunks.push(p);
+      total += p.length;
+    }
+    const bytes = chunks.length === 1 ? chunks[0]! : concat(chunks, total);
+    const info = (await readInfo(this.txn, r.key))!;
+    await this.writeAt(r.key, info, info.size, bytes, path);
+  }
+
+  /** Writes `bytes` at `offset` of an existing file, extending it as needed. */
+  write(path: PathLike, offset: number | bigint, bytes: Uint8Array): Promise<void> {
+    return this.serial(async () => {
+      const at = checkOffset(offset, 'write', path);
+      if (!(bytes instanceof Uint8Array)) throw new FsError('EINVAL', 'write', showPath(path), 'data must be a Uint8Array');
+      if (at + BigInt(bytes.length) > MAX_FILE_SIZE) throw new FsError('EFBIG', 'write', showPath(path));
+      const r = await this.existing(path, 'write', true);
+      if (r.info.type === 'directory') throw new FsError('EISDIR', 'write', showPath(path));
+      await this.writeAt(r.key, r.info, at, bytes, path);
+    });
+  }
+
+  private async writeAt(key: Uint8Array, info: Info, at: bigint, bytes: Uint8Array, _path: PathLike): Promise<void> {
+    if (bytes.length === 0) return;
+    const end = at + BigInt(bytes.length);
+    const newSize = end > info.size ? end : info.size;
+    const { allocatedDelta } = await rewrite(this.txn, this.ctx.blobs, key, info.size, newSize, { offset: at, bytes });
+    const now = this.ctx.now();
+    this.put(key, { ...info, size: newSize, allocated: info.allocated + allocatedDelta, mtimeNs: now, ctimeNs: now });
+  }
+
+  truncate(path: PathLike, length: number | bigint = 0): Promise<void> {
+    return this.serial(async () => {
+      const size = checkOffset(length, 'truncate', path, 'length');
+      const r = await this.existing(path, 'truncate', true);
+      if (r.info.type === 'directory') throw new FsError('EISDIR', 'truncate', showPath(path));
+      const now = this.ctx.now();
+      if (size === r.info.size) {
+        this.put(r.key, { ...r.info, mtimeNs: now, ctimeNs: now });
+        return;
+      }
+      const { allocatedDelta } = await rewrite(this.txn, this.ctx.blobs, r.key, r.info.size, size, undefined);
+      this.put(r.key, { ...r.info, size, allocated: r.info.allocated + allocatedDelta, mtimeNs: now, ctimeNs: now });
+    });
+  }
+
+  unlink(path: PathLike): Promise<void> {
+    return this.serial(async () => {
+      const r = await this.existing(path, 'unlink', false);
+      if (r.info.type === 'directory') throw new FsError('EISDIR', 'unlink', showPath(path));
+      this.txn.del(r.key);
+      if (r.info.type === 'file') await this.dropExtents(r.key);
+      await this.touchDir(r.parentKey);
+    });
+  }
+
+  rmdir(path: PathLike): Promise<void> {
+    return this.serial(async () => {
+      const r = await this.existing(path, 'rmdir', false);
+      if (r.info.type !== 'directory') throw new FsError('ENOTDIR', 'rmdir', showPath(path));
+      if (r.names.length === 0) throw new FsError('EBUSY', 'rmdir', showPath(path));
+      if (!(await this.isEmptyDir(r.key))) throw new FsError('ENOTEMPTY', 'rmdir', showPath(path));
+      this.txn.del(r.key);
+      await this.touchDir(r.parentKey);
+    });
+  }
+
+  /** Removes a file, link or (with `recursive`) a whole directory tree in one range delete. */
+  rm(path: PathLike, options: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
+    return this.serial(async () => {
+      let r: Resolved;
+      try {
+        r = await resolve(this.txn, path, 'rm', false);
+      } catch (err) {
+        if (options.force && err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return;
+        throw err;
+      }
+      if (r.info === undefined) {
+        if (options.force) return;
+        throw new FsError('ENOENT', 'rm', showPath(path));
+      }
+      if (r.info.type === 'directory') {
+        if (!options.recursive) throw new FsError('EISDIR', 'rm', showPath(path), 'is a directory (use recursive)');
+        if (r.names.length === 0) throw new FsError('EBUSY', 'rm', showPath(path));
+        this.txn.deleteRange(r.key, prefixEnd(r.key));
+      } else {
+        this.txn.del(r.key);
+        if (r.info.type === 'file') await this.dropExtents(r.key);
+      }
+      await this.touchDir(r.parentKey);
+    });
+  }
+
+  /** Moves a file or directory, replacing `to` as POSIX rename does. */
+  rename(from: PathLike, to: PathLike): Promise<void> {
+    return this.serial(() => this.moveOrCopy(from, to, true, true));
+  }
+
+  /** Copies a file, or (with `recursive`) a directory tree; blobs are shared, no data is copied. */
+  copy(from: PathLike, to: PathLike, options: { recursive?: boolean } = {}): Promise<void> {
+    return this.serial(() => this.moveOrCopy(from, to, false, options.recursive ?? false));
+  }
+
+  private async moveOrCopy(from: PathLike, to: PathLike, move: boolean, recursive: boolean): Promise<void> {
+    const syscall = move ? 'rename' : 'copyfile';
+    const src = await resolve(this.txn, from, syscall, !move);
+    if (src.info === undefined) throw new FsError('ENOENT', syscall, showPath(from), undefined, showPath(to));
+    const dst = await resolve(this.txn, to, syscall, false);
+    if (src.names.length === 0 || (move && dst.names.length === 0)) throw new FsError('EBUSY', syscall, showPath(from), undefined, showPath(to));
+    if (compareBytes(src.key, dst.key) === 0) return;
+    const isDir = src.info.type === 'directory';
+    if (isDir && !recursive) throw new FsError('EISDIR', syscall, showPath(from), 'is a directory (use recursive)', showPath(to));
+    if (isDir && dst.key.length > src.key.length && compareBytes(dst.key.subarray(0, src.key.length), src.key) === 0) {
+      throw new FsError('EINVAL', syscall, showPath(from), 'cannot move a directory into itself', showPath(to));
+    }
+    if (dst.info !== undefined) {
+      if (isDir) {
+        if (dst.info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(from), undefined, showPath(to));
+        if (!move) throw new FsError('EEXIST', syscall, showPath(from), undefined, showPath(to));
+        if (!(await this.isEmptyDir(dst.key))) throw new FsError('ENOTEMPTY', syscall, showPath(from), undefined, showPath(to));
+      } else if (dst.info.type === 'directory') {
+        throw new FsError('EISDIR', syscall, showPath(from), undefined, showPath(to));
+      }
+    } else {
+      await this.newEntryParent(dst, syscall, to);
+    }
+    // Gather the subtree first: writes below must not disturb the reads.
+    const moved: { suffix: Uint8Array; value: Uint8Array }[] = [];
+    for await (const e of this.txn.entries({ gte: src.key, lt: prefixEnd(src.key) })) {
+      moved.push({ suffix: e.key.subarray(src.key.length), value: e.value });
+    }
+    if (dst.info !== undefined) this.txn.deleteRange(dst.key, prefixEnd(dst.key));
+    if (move) this.txn.deleteRange(src.key, prefixEnd(src.key));
+    const now = this.ctx.now();
+    for (const m of moved) {
+      const key = new Uint8Array(dst.key.length + m.suffix.length);
+      key.set(dst.key);
+      key.set(m.suffix, dst.key.length);
+      this.txn.put(key, m.value);
+    }
+    const info = (await readInfo(this.txn, dst.key))!;
+    this.put(dst.key, move ? { ...info, ctimeNs: now } : { ...info, mtimeNs: now, ctimeNs: now });
+    if (move) await this.touchDir(src.parentKey);
+    await this.touchDir(dst.parentKey);
+  }
+
+  symlink(target: PathLike, path: PathLike): Promise<void> {
+    return this.serial(async () => {
+      const t = pathBytes(target);
+      if (t.length === 0) throw new FsError('ENOENT', 'symlink', showPath(path));
+      if (t.length > 4096) throw new FsError('ENAMETOOLONG', 'symlink', showPath(path));
+      if (t.includes(0)) throw new FsError('EINVAL', 'symlink', showPath(path), 'target contains a NUL byte');
+      const r = await resolve(this.txn, path, 'symlink', false);
+      if (r.info !== undefined) throw new FsError('EEXIST', 'symlink', showPath(target), undefined, showPath(path));
+      await this.newEntryParent(r, 'symlink', path);
+      this.put(r.key, { ...this.newInfo('symlink', 0o777), target: t.slice(), size: BigInt(t.length) });
+      await this.touchDir(r.parentKey);
+    });
+  }
+
+  private changeInfo(path: PathLike, syscall: string, follow: boolean, change: (info: Info) => Info): Promise<void> {
+    return this.serial(async () => {
+      const r = await this.existing(path, syscall, follow);
+      this.put(r.key, { ...change(r.info), ctimeNs: this.ctx.now() });
+    });
+  }
+
+  async chmod(path: PathLike, mode: number): Promise<void> {
+    const m = checkMode(mode, 'chmod', path);
+    return this.changeInfo(path, 'chmod', true, (info) => ({ ...info, mode: m }));
+  }
+
+  /** uid or gid -1 leaves that one unchanged, as chown(2). */
+  async chown(path: PathLike, uid: number, gid: number): Promise<void> {
+    checkId(uid, 'chown', path);
+    checkId(gid, 'chown', path);
+    return this.changeInfo(path, 'chown', true, (info) => ({ ...info, uid: uid === -1 ? info.uid : uid, gid: gid === -1 ? info.gid : gid }));
+  }
+
+  async lchown(path: PathLike, uid: number, gid: number): Promise<void> {
+    checkId(uid, 'lchown', path);
+    checkId(gid, 'lchown', path);
+    return this.changeInfo(path, 'lchown', false, (info) => ({ ...info, uid: uid === -1 ? info.uid : uid, gid: gid === -1 ? info.gid : gid }));
+  }
+
+  /** Sets the modification time (access times are not stored: reads never change a root). */
+  async utimes(path: PathLike, _atime: Time, mtime: Time): Promise<void> {
+    const m = toNs(mtime);
+    return this.changeInfo(path, 'utime', true, (info) => ({ ...info, mtimeNs: m }));
+  }
+
+  async lutimes(path: PathLike, _atime: Time, mtime: Time): Promise<void> {
+    const m = toNs(mtime);
+    return this.changeInfo(path, 'lutime', false, (info) => ({ ...info, mtimeNs: m }));
+  }
+
+  /** flags: 'create' fails with EEXIST if set, 'replace' with ENODATA if not. */
+  async setxattr(path: PathLike, name: string | Uint8Array, value: Uint8Array, options: { flags?: 'create' | 'replace' } = {}): Promise<void> {
+    const n = typeof name === 'string' ? encoder.encode(name) : name;
+    if (n.length === 0 || n.includes(0)) throw new FsError('EINVAL', 'setxattr', showPath(path), 'invalid attribute name');
+    if (n.length > XATTR_NAME_MAX) throw new FsError('ENAMETOOLONG', 'setxattr', showPath(path));
+    if (!(value instanceof Uint8Array)) throw new FsError('EINVAL', 'setxattr', showPath(path), 'value must be a Uint8Array');
+    if (value.length > XATTR_VALUE_MAX) throw new FsError('E2BIG', 'setxattr', showPath(path));
+    return this.changeInfo(path, 'setxattr', true, (info) => {
+      const i = info.xattrs.findIndex((x) => compareBytes(x.name, n) === 0);
+      if (i >= 0 && options.flags === 'create') throw new FsError('EEXIST', 'setxattr', showPath(path));
+      if (i < 0 && options.flags === 'replace') throw new FsError('ENODATA', 'setxattr', showPath(path));
+      const xattrs = info.xattrs.filter((_, j) => j !== i);
+      xattrs.push({ name: n.slice(), value: value.slice() });
+      const next = { ...info, xattrs: sortXattrs(xattrs) };
+      if (encodeInfo(next).length > 60_000) throw new FsError('E2BIG', 'setxattr', showPath(path), 'extended attributes too large');
+      return next;
+    });
+  }
+
+  async removexattr(path: PathLike, name: string | Uint8Array): Promise<void> {
+    const n = typeof name === 'string' ? encoder.encode(name) : name;
+    return this.changeInfo(path, 'removexattr', true, (info) => {
+      const i = info.xattrs.findIndex((x) => compareBytes(x.name, n) === 0);
+      if (i < 0) throw new FsError('ENODATA', 'removexattr', showPath(path));
+      return { ...info, xattrs: info.xattrs.filter((_, j) => j !== i) };
+    });
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+export { NAME_MAX, ROOT_KEY, infoKey };

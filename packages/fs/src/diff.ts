@@ -1,0 +1,168 @@
+// Structural diff of two filesystem roots, driven by the tree diff: its cost grows with the
+// size of the change, and identical roots cost nothing.
+import { bytesToHex, compareBytes, sha256, type DiffEntry, type Hash } from '@cafs/kv';
+import { decodeExtent, extentLength } from './extent.js';
+import { decodeInfo, type Info } from './info.js';
+import { extentEnd, extentOwner, infoKey, isExtentKey, keyNames, prefixEnd } from './keys.js';
+import { splitPath, type PathLike } from './path.js';
+import type { Fs } from './fs.js';
+import { FsError } from './errors.js';
+
+export interface ByteRange {
+  start: bigint;
+  end: bigint;
+}
+
+export interface FsChange {
+  op: 'add' | 'remove' | 'change' | 'rename';
+  path: string;
+  pathBytes: Uint8Array;
+  /** For 'rename': where it was. */
+  from?: string;
+  /** The info in the first root (absent for 'add'). */
+  left?: Info;
+  /** The info in the second root (absent for 'remove'). */
+  right?: Info;
+  /** With `ranges`: the byte ranges of a changed file whose content differs. */
+  ranges?: ByteRange[];
+}
+
+export interface FsDiffOptions {
+  /** Only this path and what is below it. */
+  path?: PathLike;
+  /** Report the byte ranges that changed inside modified files. */
+  ranges?: boolean;
+  /** Report a file removed in one place and added in another with the same content as one rename. */
+  renames?: boolean;
+  signal?: AbortSignal;
+}
+
+const decoder = new TextDecoder();
+
+interface Group {
+  key: Uint8Array;
+  infoLeft?: Uint8Array | undefined;
+  infoRight?: Uint8Array | undefined;
+  infoChanged: boolean;
+  extents: DiffEntry[];
+}
+
+function mergeRanges(ranges: ByteRange[]): ByteRange[] {
+  ranges.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const out: ByteRange[] = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (last !== undefined && r.start <= last.end) {
+      if (r.end > last.end) last.end = r.end;
+    } else out.push({ ...r });
+  }
+  return out;
+}
+
+/** The byte ranges covered by changed extents, and any change of size. */
+function changedRanges(g: Group, left: Info | undefined, right: Info | undefined): ByteRange[] {
+  const ranges: ByteRange[] = [];
+  for (const d of g.extents) {
+    const end = extentEnd(d.key);
+    for (const v of [d.left, d.right]) {
+      if (v !== undefined) ranges.push({ start: end - BigInt(extentLength(decodeExtent(v))), end });
+    }
+  }
+  if (left && right && left.size !== right.size) {
+    ranges.push(left.size < right.size ? { start: left.size, end: right.size } : { start: right.size, end: left.size });
+  }
+  return mergeRanges(ranges);
+}
+
+export async function* diffRoots(fs: Fs, a: Hash, b: Hash, options: FsDiffOptions = {}): AsyncGenerator<FsChange> {
+  if (compareBytes(a, b) === 0) return;
+  const tree = fs.tree;
+  let range: { gte?: Uint8Array; lt?: Uint8Array } = {};
+  if (options.path !== undefined) {
+    const key = infoKey(splitPath(options.path, 'diff'));
+    range = { gte: key, lt: prefixEnd(key) };
+  }
+
+  const toChange = async (g: Group): Promise<FsChange | undefined> => {
+    const leftBytes = g.infoChanged ? g.infoLeft : await tree.get(a, g.key);
+    const rightBytes = g.infoChanged ? g.infoRight : await tree.get(b, g.key);
+    const left = leftBytes === undefined ? undefined : decodeInfo(leftBytes);
+    const right = rightBytes === undefined ? undefined : decodeInfo(rightBytes);
+    if (left === undefined && right === undefined) return undefined;
+    const op = left === undefined ? 'add' : right === undefined ? 'remove' : 'change';
+    const names = keyNames(g.key);
+    const change: FsChange = { op, path: '/' + names.map((n) => decoder.decode(n)).join('/'), pathBytes: g.key.subarray(0, g.key.length - 1) };
+    if (change.pathBytes.length === 0) change.pathBytes = g.key;
+    if (left) change.left = left;
+    if (right) change.right = right;
+    if (options.ranges && op === 'change' && (g.extents.length > 0 || left!.size !== right!.size)) change.ranges = changedRanges(g, left, right);
+    return change;
+  };
+
+  const pendingRenames: { change: FsChange; signature: string }[] = [];
+  const signatureOf = (g: Group, side: 'left' | 'right', info: Info): string => {
+    const parts: string[] = [info.type, String(info.size), info.target ? bytesToHex(info.target) : ''];
+    for (const d of g.extents) {
+      const v = side === 'left' ? d.left : d.right;
+      if (v !== undefined) parts.push(bytesToHex(sha256(v)) + ':' + String(extentEnd(d.key)));
+    }
+    return parts.join('|');
+  };
+
+  let group: Group | undefined;
+  const flushGroup = async function* (): AsyncGenerator<FsChange> {
+    if (group === undefined) return;
+    const g = group;
+    group = undefined;
+    const change = await toChange(g);
+    if (change === undefined) return;
+    if (options.renames && (change.op === 'add' || change.op === 'remove') && change[change.op === 'add' ? 'right' : 'left']!.type !== 'directory') {
+      pendingRenames.push({ change, signature: signatureOf(g, change.op === 'add' ? 'right' : 'left', (change.right ?? change.left)!) });
+      return;
+    }
+    yield change;
+  };
+
+  for await (const d of tree.diff(a, b, { ...range, signal: options.signal })) {
+    const owner = isExtentKey(d.key) ? extentOwner(d.key) : d.key;
+    if (group === undefined || compareBytes(group.key, owner) !== 0) {
+      yield* flushGroup();
+      group = { key: owner, infoChanged: false, extents: [] };
+    }
+    if (owner === d.key) {
+      group.infoChanged = true;
+      group.infoLeft = d.left;
+      group.infoRight = d.right;
+    } else {
+      group.extents.push(d);
+    }
+  }
+  yield* flushGroup();
+
+  if (pendingRenames.length > 0) {
+    // Match removed and added files by content; the rest stay adds and removes.
+    const removed = new Map<string, FsChange[]>();
+    for (const p of pendingRenames) {
+      if (p.change.op === 'remove') {
+        const list = removed.get(p.signature) ?? [];
+        list.push(p.change);
+        removed.set(p.signature, list);
+      }
+    }
+    const out: FsChange[] = [];
+    const used = new Set<FsChange>();
+    for (const p of pendingRenames) {
+      if (p.change.op !== 'add') continue;
+      const match = removed.get(p.signature)?.find((c) => !used.has(c));
+      if (match !== undefined) {
+        used.add(match);
+        out.push({ ...p.change, op: 'rename', from: match.path, left: match.left! });
+      } else out.push(p.change);
+    }
+    for (const p of pendingRenames) if (p.change.op === 'remove' && !used.has(p.change)) out.push(p.change);
+    out.sort((x, y) => compareBytes(x.pathBytes, y.pathBytes));
+    yield* out;
+  }
+}
+
+export { FsError };

@@ -1,0 +1,133 @@
+// Reading the key-value tree of a root, and a transaction that layers writes over it.
+import btreeModule from 'sorted-btree';
+import { bytesToHex, compareBytes, type Entry, type Hash, type Tree, type Edit } from '@cafs/kv';
+
+// A CommonJS module with `exports.default`: Node hands ESM the exports object, bundlers
+// (vitest, browsers) often the default export itself.
+type BTreeClass = typeof btreeModule.default;
+const BTree: BTreeClass = (btreeModule as unknown as { default?: BTreeClass }).default ?? (btreeModule as unknown as BTreeClass);
+type SortedMap = InstanceType<typeof BTree<Uint8Array, Uint8Array | undefined>>;
+
+export interface Range {
+  gt?: Uint8Array | undefined;
+  gte?: Uint8Array | undefined;
+  lt?: Uint8Array | undefined;
+}
+
+/** What filesystem reads need from the tree. */
+export interface KvReader {
+  get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Entries in key order within the range. */
+  entries(range: Range): AsyncIterable<Entry>;
+}
+
+export class TreeReader implements KvReader {
+  constructor(
+    readonly tree: Tree,
+    readonly root: Hash,
+  ) {}
+
+  get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.tree.get(this.root, key);
+  }
+
+  entries(range: Range): AsyncIterable<Entry> {
+    return this.tree.entries(this.root, range);
+  }
+}
+
+function inRange(key: Uint8Array, range: Range): boolean {
+  if (range.gt !== undefined && compareBytes(key, range.gt) <= 0) return false;
+  if (range.gte !== undefined && compareBytes(key, range.gte) < 0) return false;
+  if (range.lt !== undefined && compareBytes(key, range.lt) >= 0) return false;
+  return true;
+}
+
+/**
+ * Writes layered over a base root: reads see them at once; `flush` applies them all to the
+ * tree in one pass per range delete plus one batch mutation, giving one new root.
+ */
+export class Txn implements KvReader {
+  readonly tree: Tree;
+  readonly base: Hash;
+  /** Overlay: a value, or undefined for a deleted key. */
+  private readonly writes: SortedMap = new BTree<Uint8Array, Uint8Array | undefined>(undefined, compareBytes);
+  /** Ranges [lo, hi) deleted from the base (writes made after a delete live in `writes`). */
+  private readonly deleted: { lo: Uint8Array; hi: Uint8Array }[] = [];
+
+  constructor(tree: Tree, base: Hash) {
+    this.tree = tree;
+    this.base = base;
+  }
+
+  get dirty(): boolean {
+    return this.writes.size > 0 || this.deleted.length > 0;
+  }
+
+  private deletedInBase(key: Uint8Array): boolean {
+    for (const r of this.deleted) if (compareBytes(key, r.lo) >= 0 && compareBytes(key, r.hi) < 0) return true;
+    return false;
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.writes.has(key)) return this.writes.get(key);
+    if (this.deleted.length > 0 && this.deletedInBase(key)) return undefined;
+    return this.tree.get(this.base, key);
+  }
+
+  async *entries(range: Range): AsyncGenerator<Entry> {
+    // The overlay part of the range, copied so that writes during iteration do not disturb it.
+    const over: [Uint8Array, Uint8Array | undefined][] = [];
+    const low = range.gte ?? range.gt;
+    for (const [k, v] of this.writes.entries(low)) {
+      if (range.lt !== undefined && compareBytes(k, range.lt) >= 0) break;
+      if (inRange(k, range)) over.push([k, v]);
+    }
+    let i = 0;
+    for await (const e of this.tree.entries(this.base, range)) {
+      while (i < over.length && compareBytes(over[i]![0], e.key) < 0) {
+        const [k, v] = over[i++]!;
+        if (v !== undefined) yield { key: k, value: v };
+      }
+      if (i < over.length && compareBytes(over[i]![0], e.key) === 0) {
+        const [k, v] = over[i++]!;
+        if (v !== undefined) yield { key: k, value: v };
+        continue;
+      }
+      if (this.deleted.length > 0 && this.deletedInBase(e.key)) continue;
+      yield e;
+    }
+    for (; i < over.length; i++) {
+      const [k, v] = over[i]!;
+      if (v !== undefined) yield { key: k, value: v };
+    }
+  }
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.writes.set(key, value);
+  }
+
+  del(key: Uint8Array): void {
+    this.writes.set(key, undefined);
+  }
+
+  /** Deletes every key in [lo, hi). */
+  deleteRange(lo: Uint8Array, hi: Uint8Array): void {
+    this.writes.deleteRange(lo, hi, false);
+    this.deleted.push({ lo, hi });
+  }
+
+  /** Applies everything to the tree and returns the new root. */
+  async flush(options: { signal?: AbortSignal | undefined } = {}): Promise<Hash> {
+    let root = this.base;
+    for (const r of this.deleted) root = await this.tree.deleteRange(root, { gte: r.lo, lt: r.hi }, options);
+    const edits: Edit[] = [];
+    for (const [key, value] of this.writes.entries()) {
+      edits.push(value === undefined ? { type: 'del', key } : { type: 'put', key, value });
+    }
+    if (edits.length > 0) root = await this.tree.mutate(root, edits, options);
+    return root;
+  }
+}
+
+export const keyId = (key: Uint8Array): string => bytesToHex(key);

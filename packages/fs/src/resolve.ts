@@ -1,0 +1,112 @@
+// Path resolution on a tree, following symbolic links as Linux does.
+import { FsError } from './errors.js';
+import { decodeInfo, type Info } from './info.js';
+import { childKey, infoKey, ROOT_KEY } from './keys.js';
+import type { KvReader } from './kv-view.js';
+import { isDotDot, pathBytes, showPath, splitPath, type PathLike } from './path.js';
+
+/** Symbolic links followed in one resolution before ELOOP (Linux's MAXSYMLINKS). */
+export const MAX_SYMLINKS = 40;
+
+export interface Resolved {
+  /** The path's names after resolution. */
+  names: Uint8Array[];
+  /** Its info key. */
+  key: Uint8Array;
+  /** Its info, or undefined when the last name does not exist (its parent does, as a directory). */
+  info: Info | undefined;
+  /** The parent directory's info key (the root's own for the root). */
+  parentKey: Uint8Array;
+}
+
+export async function readInfo(reader: KvReader, key: Uint8Array): Promise<Info | undefined> {
+  const v = await reader.get(key);
+  return v === undefined ? undefined : decodeInfo(v);
+}
+
+/**
+ * Resolves `path`. `follow`: whether a symbolic link as the last name is followed (stat) or
+ * not (lstat, unlink, rename). Missing intermediate names are ENOENT, files in the middle
+ * ENOTDIR, link cycles ELOOP; a missing last name comes back with `info` undefined.
+ */
+export async function resolve(reader: KvReader, path: PathLike, syscall: string, follow: boolean): Promise<Resolved> {
+  const names = splitPath(path, syscall);
+  const bytes = pathBytes(path);
+  const trailingSlash = names.length > 0 && bytes[bytes.length - 1] === 0x2f;
+  // Fast path: a key that exists has only real directories above it, so no link can be on the way.
+  if (!names.some(isDotDot)) {
+    const key = infoKey(names);
+    const info = await readInfo(reader, key);
+    if (info !== undefined && !(info.type === 'symlink' && (follow || trailingSlash))) {
+      if (trailingSlash && info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
+      return { names, key, info, parentKey: key.subarray(0, key.length - (names[names.length - 1]?.length ?? -1) - 1) };
+    }
+    if (info === undefined && names.length > 0) {
+      const parentNames = names.slice(0, -1);
+      const parentKey = infoKey(parentNames);
+      const parent = parentNames.length === 0 ? ROOT_DIR : await readInfo(reader, parentKey);
+      if (parent !== undefined && parent.type === 'directory') return { names, key, info: undefined, parentKey };
+    }
+  }
+  return walk(reader, names, path, syscall, follow || trailingSlash, trailingSlash);
+}
+
+/** Stand-in for the root's info when only its type matters. */
+const ROOT_DIR = { type: 'directory' } as Info;
+
+async function walk(
+  reader: KvReader,
+  names: Uint8Array[],
+  path: PathLike,
+  syscall: string,
+  follow: boolean,
+  trailingSlash: boolean,
+): Promise<Resolved> {
+  let cur: Uint8Array[] = [];
+  let curKey = ROOT_KEY;
+  let curInfo = await readInfo(reader, ROOT_KEY);
+  const queue = [...names];
+  let links = 0;
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    const last = queue.length === 0;
+    if (isDotDot(name)) {
+      if (cur.length > 0) {
+        cur = cur.slice(0, -1);
+        curKey = infoKey(cur);
+        curInfo = await readInfo(reader, curKey);
+      }
+      continue;
+    }
+    const key = childKey(curKey, name);
+    const info = await readInfo(reader, key);
+    if (info === undefined) {
+      if (last) return { names: [...cur, name], key, info: undefined, parentKey: curKey };
+      throw new FsError('ENOENT', syscall, showPath(path));
+    }
+    if (info.type === 'symlink' && (!last || follow)) {
+      if (++links > MAX_SYMLINKS) throw new FsError('ELOOP', syscall, showPath(path));
+      const target = info.target ?? new Uint8Array(0);
+      if (target.length === 0) throw new FsError('ENOENT', syscall, showPath(path));
+      if (target[0] === 0x2f) {
+        cur = [];
+        curKey = ROOT_KEY;
+        curInfo = await readInfo(reader, ROOT_KEY);
+      }
+      queue.unshift(...splitPath(target, syscall));
+      continue;
+    }
+    if (!last && info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
+    if (last) {
+      if (trailingSlash && info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
+      return { names: [...cur, name], key, info, parentKey: curKey };
+    }
+    cur = [...cur, name];
+    curKey = key;
+    curInfo = info;
+  }
+  // The path resolved to a directory reached by `..`/links, or the root itself.
+  if (curInfo === undefined) throw new FsError('ENOENT', syscall, showPath(path));
+  const parentKey = cur.length === 0 ? ROOT_KEY : infoKey(cur.slice(0, -1));
+  return { names: cur, key: curKey, info: curInfo, parentKey };
+}

@@ -1,0 +1,53 @@
+import type { FileType, Info } from './info.js';
+
+const S_IFMT: Record<FileType, number> = { file: 0o100000, directory: 0o040000, symlink: 0o120000 };
+
+/** What `stat` returns: node:fs's Stats, with sizes and times as bigints. */
+export class Stats {
+  readonly type: FileType;
+  /** File type and permission bits, as st_mode. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: bigint;
+  /** 512-byte units stored (holes are not). */
+  readonly blocks: bigint;
+  readonly blksize = 4096;
+  readonly nlink: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+
+  constructor(info: Info) {
+    this.type = info.type;
+    this.mode = S_IFMT[info.type] | (info.mode & 0o7777);
+    this.uid = info.uid;
+    this.gid = info.gid;
+    this.size = info.size;
+    this.blocks = (info.allocated + 511n) / 512n;
+    this.nlink = info.type === 'directory' ? 2 : 1;
+    this.mtimeNs = info.mtimeNs;
+    this.ctimeNs = info.ctimeNs;
+  }
+
+  get mtimeMs(): number {
+    return Number(this.mtimeNs / 1000n) / 1000;
+  }
+  get ctimeMs(): number {
+    return Number(this.ctimeNs / 1000n) / 1000;
+  }
+  get mtime(): Date {
+    return new Date(this.mtimeMs);
+  }
+  get ctime(): Date {
+    return new Date(this.ctimeMs);
+  }
+  isFile(): boolean {
+    return this.type === 'file';
+  }
+  isDirectory(): boolean {
+    return this.type === 'directory';
+  }
+  isSymbolicLink(): boolean {
+    return this.type === 'symlink';
+  }
+}

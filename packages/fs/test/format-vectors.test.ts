@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { bytesToHex } from '@cafs/kv';
+import { encodeInfo, encodeExtent } from '../src/index.js';
+import { hex, newFs, text } from './helpers.js';
+
+const doc = readFileSync(fileURLToPath(new URL('../../../docs/format.md', import.meta.url)), 'utf8');
+const vectors = new Map<string, string>();
+for (const m of doc.matchAll(/^\| `(fs-[a-z0-9-]+)` \| .* \| `([0-9a-f]{64})` \|$/gm)) vectors.set(m[1]!, m[2]!);
+
+function xorshift(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = 1;
+  for (let i = 0; i < n; i += 4) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 255;
+    out[i + 1] = (x >>> 8) & 255;
+    out[i + 2] = (x >>> 16) & 255;
+    out[i + 3] = x >>> 24;
+  }
+  return out;
+}
+
+describe('docs/format.md filesystem vectors', () => {
+  it('roots match byte for byte', async () => {
+    expect([...vectors.keys()]).toEqual(['fs-empty', 'fs-hello', 'fs-data']);
+    const fs = newFs();
+    const empty = await fs.mkfs();
+    expect(hex(empty)).toBe(vectors.get('fs-empty'));
+    let r = await fs.mkdir(empty, '/docs');
+    r = await fs.writeFile(r, '/docs/hello.txt', 'hello world');
+    expect(hex(r)).toBe(vectors.get('fs-hello'));
+    r = await fs.writeFile(r, '/data.bin', xorshift(200_000));
+    r = await fs.truncate(r, '/data.bin', 1_000_000);
+    expect(hex(r)).toBe(vectors.get('fs-data'));
+    const ends: bigint[] = [];
+    for await (const e of fs.tree.entries(r, { gt: text('/data.bin/'), lt: text('/data.bin0') })) {
+      ends.push(new DataView(e.key.buffer, e.key.byteOffset + e.key.length - 8).getBigUint64(0));
+    }
+    expect(ends).toEqual([88486n, 190547n, 200704n]);
+  });
+
+  it('info and extent examples match', () => {
+    const info = encodeInfo({
+      type: 'file',
+      mode: 0o644,
+      uid: 1000,
+      gid: 1000,
+      mtimeNs: 1_700_000_000_000_000_000n,
+      ctimeNs: 1_700_000_000_000_000_000n,
+      size: 11n,
+      allocated: 11n,
+      target: undefined,
+      xattrs: [{ name: text('user.a'), value: Uint8Array.of(1) }],
+    });
+    expect(doc).toContain('`' + bytesToHex(info) + '`');
+    expect(bytesToHex(encodeExtent({ inline: text('hello world') }))).toBe('4b68656c6c6f20776f726c64');
+    expect(doc).toContain('`4b68656c6c6f20776f726c64`');
+  });
+});
