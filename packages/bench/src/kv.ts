@@ -497,11 +497,15 @@ export async function runKv(args: readonly string[]): Promise<void> {
   const data = new DataSet(N, rng);
   // How much CPU other processes took during each measurement: a busy machine skews every figure.
   const busy: string[] = [];
+  let worstBusy = 0;
   const section = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const mark = cpuMark();
     const out = await fn();
     const share = othersShare(mark);
-    if (share !== undefined) busy.push(`${name} ${(100 * share).toFixed(0)}%`);
+    if (share !== undefined) {
+      busy.push(`${name} ${(100 * share).toFixed(0)}%`);
+      worstBusy = Math.max(worstBusy, share);
+    }
     return out;
   };
   const ctx = await section('bulk', () => bulkLoad(cfg, rng, data, rows, notes));
@@ -520,6 +524,9 @@ export async function runKv(args: readonly string[]): Promise<void> {
   await ctx.tree.store.close();
 
   console.log('');
+  if (worstBusy > 0.1) {
+    console.log(`WARNING: other processes took up to ${(100 * worstBusy).toFixed(0)}% of the CPU during this run (see the last note); the figures are skewed.`);
+  }
   console.log(formatTable(rows));
   console.log('');
   console.log('ratio = cafs time / peer time (above 1: cafs slower). Medians of interleaved rounds after a warm-up round;');
