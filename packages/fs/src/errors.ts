@@ -28,7 +28,11 @@ const MESSAGES: Record<FsErrorCode, string> = {
   EBUSY: 'resource busy or locked',
 };
 
-/** A filesystem error shaped like Node's: `code`, `syscall`, `path`, and the same message form. */
+/**
+ * A filesystem error shaped like Node's: `code`, `syscall`, `path`, and the same message form.
+ * Like Node's asynchronous fs errors it carries no JavaScript stack: capturing one costs more
+ * than the failed lookup itself, and ENOENT is an everyday answer (exists checks, stat probes).
+ */
 export class FsError extends Error {
   readonly code: FsErrorCode;
   readonly syscall: string;
@@ -37,7 +41,10 @@ export class FsError extends Error {
 
   constructor(code: FsErrorCode, syscall: string, path?: string, detail?: string, dest?: string) {
     const where = path === undefined ? '' : ` '${path}'` + (dest === undefined ? '' : ` -> '${dest}'`);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${detail ?? MESSAGES[code]}, ${syscall}${where}`);
+    Error.stackTraceLimit = limit;
     this.name = 'FsError';
     this.code = code;
     this.syscall = syscall;

@@ -7,6 +7,8 @@ import { CdcChunker } from './cdc.js';
 import { INLINE_MAX, type Extent } from '../extent.js';
 
 export const BLOCK_SIZE = 4096;
+/** Chunk copies are carved from slabs of this size. */
+const SLAB_SIZE = 8 * 1024 * 1024;
 const BLOCK = BigInt(BLOCK_SIZE);
 
 export interface NewExtent {
@@ -198,14 +200,30 @@ export class ExtentWriter {
     this.cdc.reset();
   }
 
+  private slab: Uint8Array = new Uint8Array(0);
+  private slabUsed = 0;
+
+  private allocate(length: number): Uint8Array {
+    // Small files get exact allocations; slabs pay off only for large writes.
+    if (length > SLAB_SIZE / 4 || this.stored < SLAB_SIZE) return new Uint8Array(length);
+    if (this.slabUsed + length > this.slab.length) {
+      this.slab = new Uint8Array(SLAB_SIZE);
+      this.slabUsed = 0;
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+    this.slabUsed += length;
+    return out;
+  }
+
   private emitChunk(end: bigint): void {
     const length = Number(end - this.chunkStart);
     const pieces = this.chunkPieces;
     this.chunkPieces = [];
     this.chunkStart = end;
     if (length === 0) return;
-    // A copy: callers may reuse their buffers, and stores keep what they are given.
-    const bytes = new Uint8Array(length);
+    // A copy: callers may reuse their buffers, and stores keep what they are given. Chunks are
+    // carved from large slabs: fresh allocations per chunk cost more than the copy itself.
+    const bytes = this.allocate(length);
     let at = 0;
     for (const p of pieces) {
       bytes.set(p, at);

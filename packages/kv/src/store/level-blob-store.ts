@@ -34,6 +34,12 @@ export class LevelBlobStore implements BlobStore {
   private readonly blobs: BlobSublevel;
   private readonly verify: boolean;
   private readonly closeDatabase: boolean;
+  /**
+   * Arrays known to hold the bytes of their key: those a resident store was handed by put (it
+   * hashed them) or has verified. memory-level hands back the very array it keeps, so these
+   * need no second hash; a value replaced behind the store's back is another array and is checked.
+   */
+  private readonly known = new WeakSet<Uint8Array>();
 
   constructor(db: LevelDatabase, options: LevelBlobStoreOptions = {}) {
     this.db = db;
@@ -81,6 +87,7 @@ export class LevelBlobStore implements BlobStore {
       assertHash(b.hash);
       this.checkSize(b.bytes);
     }
+    if (this.resident) for (const b of blobs) this.known.add(b.bytes);
     if (blobs.length === 1) {
       await this.blobs.put(blobs[0]!.hash, blobs[0]!.bytes);
       return;
@@ -93,7 +100,10 @@ export class LevelBlobStore implements BlobStore {
     options?.signal?.throwIfAborted();
     const bytes = await this.blobs.get(hash);
     if (bytes === undefined) throw new BlobNotFoundError(bytesToHex(hash));
-    if (this.verify) checkIntegrity(hash, bytes);
+    if (this.verify && !this.known.has(bytes)) {
+      checkIntegrity(hash, bytes);
+      if (this.resident) this.known.add(bytes);
+    }
     return bytes;
   }
 
