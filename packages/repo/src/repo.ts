@@ -1,0 +1,282 @@
+import {
+  BlobNotFoundError,
+  LevelBlobStore,
+  MemoryBlobStore,
+  bytesToHex,
+  parseHash,
+  type BlobStore,
+  type Hash,
+} from '@cafs/kv';
+import { Fs, type FsOptions } from '@cafs/fs';
+import { decodeCommit, encodeCommit, tryDecodeCommit, type Commit } from './commit.js';
+import { RepoError } from './errors.js';
+import { LevelNameStore, type NameStore } from './names.js';
+
+export interface RepoOptions {
+  /** The blob store (default: a new in-memory store). */
+  store?: BlobStore | undefined;
+  /** The names table (default: in the store's own database, when it is a LevelBlobStore). */
+  names?: NameStore | undefined;
+  /** Options for the filesystem layer (cache sizes, uid/gid). */
+  fs?: FsOptions | undefined;
+  /** Clock for commits and file times, in nanoseconds since the epoch. */
+  now?: (() => bigint) | undefined;
+  /** Default author of commits. */
+  author?: string | undefined;
+}
+
+export interface ResolvedRef {
+  /** The commit the ref names, when it names one (not for a bare root hash). */
+  commit: Hash | undefined;
+  /** The filesystem root. */
+  root: Hash;
+  /** The path after `:`, if any. */
+  path: string | undefined;
+}
+
+export interface LogEntry {
+  hash: Hash;
+  commit: Commit;
+}
+
+export const BRANCH_PREFIX = 'refs/heads/';
+export const TAG_PREFIX = 'refs/tags/';
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Branch and tag names: git's rules, roughly (no spaces, `~^:?*[\`, `..`, control characters). */
+export function checkName(name: string, what = 'name'): string {
+  const bad =
+    typeof name !== 'string' ||
+    name.length === 0 ||
+    name.length > 255 ||
+    /[\x00-\x20\x7f~^:?*[\\]/.test(name) ||
+    name.includes('..') ||
+    name.includes('//') ||
+    name.startsWith('/') ||
+    name.endsWith('/') ||
+    name.startsWith('.') ||
+    name.endsWith('.') ||
+    name.endsWith('.lock') ||
+    name.includes('@{') ||
+    HEX64.test(name);
+  if (bad) throw new RepoError('EINVAL', `invalid ${what} ${JSON.stringify(name)}`);
+  return name;
+}
+
+const systemClock = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+
+/**
+ * A repository: a blob store holding filesystem trees and commits, and a table of names
+ * (branches and tags) updated by compare-and-swap.
+ */
+export class Repo {
+  readonly store: BlobStore;
+  readonly names: NameStore;
+  readonly fs: Fs;
+  readonly now: () => bigint;
+  readonly author: string | undefined;
+
+  constructor(options: RepoOptions = {}) {
+    this.store = options.store ?? new MemoryBlobStore();
+    if (options.names !== undefined) this.names = options.names;
+    else if (this.store instanceof LevelBlobStore) this.names = new LevelNameStore(this.store.db);
+    else throw new RepoError('EINVAL', 'a names table is needed for a store that is not a LevelBlobStore');
+    this.now = options.now ?? systemClock;
+    this.author = options.author;
+    this.fs = new Fs(this.store, { ...options.fs, now: this.now });
+  }
+
+  /** Opens a repository: on disk in `path` (LevelDB), else in memory. */
+  static async open(options: RepoOptions & { path?: string | undefined } = {}): Promise<Repo> {
+    if (options.path !== undefined && options.store === undefined) {
+      return new Repo({ ...options, store: await LevelBlobStore.open(options.path) });
+    }
+    return new Repo(options);
+  }
+
+  async close(): Promise<void> {
+    await this.names.close();
+    await this.store.close();
+  }
+
+  /** Creates `branch` (default "main") with a first commit of an empty filesystem. */
+  async init(options: { branch?: string; message?: string } = {}): Promise<Hash> {
+    const branch = checkName(options.branch ?? 'main', 'branch');
+    if ((await this.names.get(BRANCH_PREFIX + branch)) !== undefined) {
+      throw new RepoError('EEXIST', `branch ${branch} exists`);
+    }
+    const root = await this.fs.mkfs();
+    return this.commit(branch, root, options.message ?? 'init', { expect: undefined, parents: [] });
+  }
+
+  // Commits.
+
+  async writeCommit(commit: Commit): Promise<Hash> {
+    return this.store.put(encodeCommit(commit));
+  }
+
+  async readCommit(hash: Hash): Promise<Commit> {
+    return decodeCommit(await this.store.get(hash), bytesToHex(hash));
+  }
+
+  /**
+   * Records `root` as a new commit on `branch` and moves the branch to it by compare-and-swap.
+   * `expect` is the head the caller built on (default: the head read now); if the branch has
+   * moved since, a ConflictError is thrown and nothing changes. Parents default to [expect].
+   */
+  async commit(
+    branch: string,
+    root: Hash,
+    message: string,
+    options: { expect?: Hash | undefined; parents?: Hash[]; author?: string; timeNs?: bigint } = {},
+  ): Promise<Hash> {
+    checkName(branch, 'branch');
+    const ref = BRANCH_PREFIX + branch;
+    const expect = 'expect' in options ? options.expect : await this.names.get(ref);
+    const hash = await this.writeCommit({
+      root,
+      parents: options.parents ?? (expect ? [expect] : []),
+      timeNs: options.timeNs ?? this.now(),
+      message,
+      author: options.author ?? this.author,
+    });
+    await this.names.compareAndSwap(ref, expect, hash);
+    return hash;
+  }
+
+  // Branches and tags.
+
+  /** The commit a branch points at. */
+  async head(branch: string): Promise<Hash> {
+    const h = await this.names.get(BRANCH_PREFIX + checkName(branch, 'branch'));
+    if (h === undefined) throw new RepoError('ERR_UNKNOWN_REF', `no branch ${branch}`);
+    return h;
+  }
+
+  async branches(): Promise<{ name: string; commit: Hash }[]> {
+    const out: { name: string; commit: Hash }[] = [];
+    for await (const [k, v] of this.names.list(BRANCH_PREFIX)) out.push({ name: k.slice(BRANCH_PREFIX.length), commit: v });
+    return out;
+  }
+
+  async tags(): Promise<{ name: string; commit: Hash }[]> {
+    const out: { name: string; commit: Hash }[] = [];
+    for await (const [k, v] of this.names.list(TAG_PREFIX)) out.push({ name: k.slice(TAG_PREFIX.length), commit: v });
+    return out;
+  }
+
+  /** A new branch at the commit `from` names: O(1), nothing is copied. */
+  async createBranch(name: string, from: string): Promise<Hash> {
+    checkName(name, 'branch');
+    const commit = await this.commitOf(from);
+    await this.names.compareAndSwap(BRANCH_PREFIX + name, undefined, commit).catch((err: unknown) => {
+      if ((err as { code?: string }).code === 'ERR_CONFLICT') throw new RepoError('EEXIST', `branch ${name} exists`);
+      throw err;
+    });
+    return commit;
+  }
+
+  /** Moves a branch to `commit` if it is at `expect` (compare-and-swap). */
+  async setBranch(name: string, commit: Hash, expect: Hash | undefined): Promise<void> {
+    checkName(name, 'branch');
+    await this.names.compareAndSwap(BRANCH_PREFIX + name, expect, commit);
+  }
+
+  async deleteBranch(name: string, options: { expect?: Hash } = {}): Promise<void> {
+    const expect = options.expect ?? (await this.head(name));
+    await this.names.compareAndSwap(BRANCH_PREFIX + name, expect, undefined);
+  }
+
+  async createTag(name: string, ref: string): Promise<Hash> {
+    checkName(name, 'tag');
+    const commit = await this.commitOf(ref);
+    await this.names.compareAndSwap(TAG_PREFIX + name, undefined, commit).catch((err: unknown) => {
+      if ((err as { code?: string }).code === 'ERR_CONFLICT') throw new RepoError('EEXIST', `tag ${name} exists`);
+      throw err;
+    });
+    return commit;
+  }
+
+  async deleteTag(name: string): Promise<void> {
+    const h = await this.names.get(TAG_PREFIX + checkName(name, 'tag'));
+    if (h === undefined) throw new RepoError('ERR_UNKNOWN_REF', `no tag ${name}`);
+    await this.names.compareAndSwap(TAG_PREFIX + name, h, undefined);
+  }
+
+  // Refs.
+
+  /** The commit a ref names (ERR_NOT_A_COMMIT for a bare root hash). */
+  async commitOf(ref: string): Promise<Hash> {
+    const r = await this.resolve(ref);
+    if (r.commit === undefined) throw new RepoError('ERR_NOT_A_COMMIT', `${ref} names a root, not a commit`);
+    return r.commit;
+  }
+
+  /**
+   * Resolves `rev[~N...][:path]`, where rev is a 64-hex root or commit hash, a branch, a tag,
+   * or `refs/heads/x` / `refs/tags/x`; `~N` steps N first parents back.
+   */
+  async resolve(ref: string): Promise<ResolvedRef> {
+    if (typeof ref !== 'string' || ref.length === 0) throw new RepoError('EINVAL', 'empty ref');
+    const colon = ref.indexOf(':');
+    const revText = colon < 0 ? ref : ref.slice(0, colon);
+    const path = colon < 0 ? undefined : ref.slice(colon + 1) || '/';
+    const m = /^(.*?)((?:~\d*)*)$/.exec(revText)!;
+    const base = m[1]!;
+    const steps = [...m[2]!.matchAll(/~(\d*)/g)].map((x) => (x[1] === '' ? 1 : Number(x[1])));
+    let commit: Hash | undefined;
+    let root: Hash | undefined;
+    if (HEX64.test(base)) {
+      const hash = parseHash(base);
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.store.get(hash);
+      } catch (err) {
+        if (err instanceof BlobNotFoundError) throw new RepoError('ERR_UNKNOWN_REF', `no commit or root ${base}`);
+        throw err;
+      }
+      const c = tryDecodeCommit(bytes);
+      if (c !== undefined) commit = hash;
+      else root = hash;
+    } else {
+      const named =
+        (base.startsWith('refs/') ? await this.names.get(base) : undefined) ??
+        (await this.names.get(BRANCH_PREFIX + base)) ??
+        (await this.names.get(TAG_PREFIX + base));
+      if (named === undefined) throw new RepoError('ERR_UNKNOWN_REF', `unknown ref ${JSON.stringify(base)}`);
+      commit = named;
+    }
+    for (const n of steps) {
+      if (commit === undefined) throw new RepoError('EINVAL', `${base} is a root, it has no parents`);
+      for (let i = 0; i < n; i++) {
+        const c = await this.readCommit(commit);
+        if (c.parents.length === 0) throw new RepoError('ERR_UNKNOWN_REF', `${revText} goes past the first commit`);
+        commit = c.parents[0]!;
+      }
+    }
+    if (commit !== undefined) root = (await this.readCommit(commit)).root;
+    return { commit, root: root!, path };
+  }
+
+  /** History from `ref`, newest first (all parents, by time). */
+  async *log(ref: string, options: { limit?: number } = {}): AsyncGenerator<LogEntry> {
+    const start = await this.commitOf(ref);
+    const seen = new Set<string>([bytesToHex(start)]);
+    const queue: LogEntry[] = [{ hash: start, commit: await this.readCommit(start) }];
+    let left = options.limit ?? Infinity;
+    while (queue.length > 0 && left-- > 0) {
+      // Newest first; ties keep insertion order.
+      let best = 0;
+      for (let i = 1; i < queue.length; i++) if (queue[i]!.commit.timeNs > queue[best]!.commit.timeNs) best = i;
+      const entry = queue.splice(best, 1)[0]!;
+      yield entry;
+      for (const p of entry.commit.parents) {
+        const id = bytesToHex(p);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        queue.push({ hash: p, commit: await this.readCommit(p) });
+      }
+    }
+  }
+}
