@@ -89,9 +89,14 @@ async function applyLevel(
         chunker.finish();
         break;
       }
-      // Back on an old boundary with nothing pending: the following nodes stand as they are.
-      if (chunker.fresh && rangeDone) break;
+      // Back on an old boundary with nothing pending: the following nodes stand as they are,
+      // up to the node of the next edit. When that is the very next node, walk on to it
+      // rather than seeking again from the root.
       await walker.next();
+      if (chunker.fresh && rangeDone) {
+        if (e >= edits.length) break;
+        if (!walker.isLast() && compareBytes(edits[e]!.key, walker.maxKey()!) > 0) break;
+      }
     }
   }
   return { removed, added };
