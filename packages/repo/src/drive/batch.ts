@@ -102,7 +102,7 @@ export class DriveBatch {
   }
   rm(path: P, options?: { recursive?: boolean; force?: boolean }): Promise<void> {
     const p = toPath(path);
-    return this.op('rm', p, (b) => b.rm(p, { recursive: options?.recursive ?? false, force: options?.force ?? false }));
+    return this.op('rm', p, (b) => ops.rm(b, p, options));
   }
   rmdir(path: P, options?: { recursive?: boolean }): Promise<void> {
     const p = toPath(path);
@@ -115,7 +115,7 @@ export class DriveBatch {
   rename(from: P, to: P): Promise<void> {
     const f = toPath(from);
     const t = toPath(to);
-    return this.op('rename', f, (b) => b.rename(f, t));
+    return this.op('rename', f, (b) => ops.rename(b, f, t));
   }
   copyFile(src: P, dest: P, mode?: number): Promise<void> {
     const s = toPath(src);

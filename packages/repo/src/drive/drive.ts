@@ -285,7 +285,7 @@ export class Drive {
 
   rm(path: P, options?: { recursive?: boolean; force?: boolean; maxRetries?: number; retryDelay?: number }): Promise<void> {
     const p = toPath(path, 'rm');
-    return this._change('rm', p, (b) => b.rm(p, { recursive: options?.recursive ?? false, force: options?.force ?? false }));
+    return this._change('rm', p, (b) => ops.rm(b, p, options));
   }
 
   rmdir(path: P, options?: { recursive?: boolean }): Promise<void> {
@@ -301,7 +301,7 @@ export class Drive {
   rename(from: P, to: P): Promise<void> {
     const f = toPath(from, 'rename');
     const t = toPath(to, 'rename');
-    return this._change('rename', f, (b) => b.rename(f, t));
+    return this._change('rename', f, (b) => ops.rename(b, f, t));
   }
 
   copyFile(src: P, dest: P, mode?: number): Promise<void> {

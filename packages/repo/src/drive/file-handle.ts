@@ -122,7 +122,7 @@ export class DriveFileHandle {
     length?: number,
     position?: Position,
   ): Promise<ReadResult<T>> {
-    this.check('read', 'read');
+    this.check('read');
     let buf: T;
     if (buffer === undefined || !ArrayBuffer.isView(buffer)) {
       const o = (buffer ?? {}) as { buffer?: T; offset?: number; length?: number; position?: Position };
@@ -145,10 +145,12 @@ export class DriveFileHandle {
     if (!Number.isInteger(off) || off < 0 || off > view.length) throw outOfRange('offset');
     if (!Number.isInteger(len) || len < 0 || off + len > view.length) throw outOfRange('length');
     const usePos = position === null || position === undefined || position === -1 || position === -1n;
+    // As Node: an empty read returns at once, without the syscall (so no EBADF on a write-only handle).
+    if (len === 0) return { bytesRead: 0, buffer: buf };
+    this.check('read', 'read');
     return this.drive._read(async (root) => {
       this.check('read', 'read');
       const at = usePos ? this.pos : Number(position);
-      if (len === 0) return { bytesRead: 0, buffer: buf };
       const bytes = await this.drive.fs.read(root, this.path, { offset: at, length: len }).catch(this.rethrow('read'));
       view.set(bytes, off);
       if (usePos) this.pos = at + bytes.length;
@@ -166,7 +168,7 @@ export class DriveFileHandle {
     length?: number | BufferEncoding | null,
     position?: Position,
   ): Promise<WriteResult<T>> {
-    this.check('write', 'write');
+    this.check('write');
     let bytes: Uint8Array;
     let pos: Position;
     if (typeof data === 'string') {
@@ -188,6 +190,9 @@ export class DriveFileHandle {
       if (!Number.isInteger(l) || l < 0 || o + l > view.length) throw outOfRange('length');
       bytes = view.subarray(o, o + l);
     }
+    // As Node: an empty write returns at once, without the syscall.
+    if (bytes.length === 0) return { bytesWritten: 0, buffer: data };
+    this.check('write', 'write');
     const n = await this.writeBytes(bytes, pos);
     return { bytesWritten: n, buffer: data };
   }

@@ -130,12 +130,24 @@ export async function mkdir(b: Batch, path: P, options: MkdirOptions | number | 
 }
 
 export async function copyFile(b: Batch, src: P, dest: P, mode = 0): Promise<void> {
-  if (mode & constants.COPYFILE_EXCL && (await b.exists(dest))) throw driveError('EEXIST', 'copyfile', showPath(src), undefined, showPath(dest));
-  const st = await b.stat(src).catch((err: unknown) => {
+  const fail = (err: unknown): never => {
     if (err instanceof FsError) throw driveError(err.code, 'copyfile', showPath(src), undefined, showPath(dest));
     throw err;
-  });
-  if (st.type === 'directory') throw driveError('EISDIR', 'copyfile', showPath(src), undefined, showPath(dest));
+  };
+  // In the order Linux meets them: open the source, open (create) the destination, copy.
+  const st = await b.stat(src).catch(fail);
+  let dst: Stats | undefined;
+  try {
+    dst = await b.stat(dest);
+  } catch (err) {
+    if (!isCode(err, 'ENOENT')) fail(err);
+    const parent = normalize(dest).replace(/\/[^/]*$/, '') || '/';
+    const pst = await b.stat(parent).catch(fail);
+    if (pst.type !== 'directory') fail(driveError('ENOTDIR', 'copyfile'));
+  }
+  if (dst !== undefined && mode & constants.COPYFILE_EXCL) fail(driveError('EEXIST', 'copyfile'));
+  if (dst !== undefined && dst.type === 'directory') fail(driveError('EISDIR', 'copyfile'));
+  if (st.type === 'directory') fail(driveError('EISDIR', 'copyfile'));
   await b.copy(src, dest);
 }
 
@@ -220,4 +232,37 @@ export async function realpath(r: Reader, path: P): Promise<string> {
     }
   }
   return '/' + out.join('/');
+}
+
+/** rm: `force` ignores only a missing path, as Node (a file in the way is still ENOTDIR). */
+export async function rm(b: Batch, path: P, options?: { recursive?: boolean; force?: boolean }): Promise<void> {
+  const force = options?.force ?? false;
+  if (force) {
+    try {
+      await b.lstat(path);
+    } catch (err) {
+      if (isCode(err, 'ENOTDIR')) throw driveError('ENOTDIR', 'rm', showPath(path));
+    }
+  }
+  return b.rm(path, { recursive: options?.recursive ?? false, force });
+}
+
+/** rename, with Linux's error order: the source's parent, then the destination's, then the source itself. */
+export async function rename(b: Batch, from: P, to: P): Promise<void> {
+  for (const p of [from, to]) {
+    const parent = normalize(p).replace(/\/[^/]*$/, '') || '/';
+    let st: Stats | undefined;
+    try {
+      st = await b.stat(parent);
+    } catch (err) {
+      if (err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) throw driveError(err.code, 'rename', showPath(from), undefined, showPath(to));
+      throw err;
+    }
+    if (st !== undefined && st.type !== 'directory') throw driveError('ENOTDIR', 'rename', showPath(from), undefined, showPath(to));
+  }
+  // Onto one of its own ancestors: that directory is never empty.
+  const f = normalize(from);
+  const t = normalize(to);
+  if (t !== '/' && f.startsWith(t + '/') && (await b.exists(from))) throw driveError('ENOTEMPTY', 'rename', showPath(from), undefined, showPath(to));
+  return b.rename(from, to);
 }
