@@ -588,23 +588,22 @@ export async function mergeBases(repo: Repo, a: Hash, b: Hash): Promise<Hash[]> 
   // Paint down from both tips, newest first (git's paint_down_to_common): a commit reached
   // from both is a candidate, and what lies below a candidate is stale.
   const flags = new Map<string, number>();
-  const queue: { hash: Hash; timeNs: bigint }[] = [];
+  const queue: { hash: Hash; id: string; timeNs: bigint }[] = [];
   const push = async (h: Hash, f: number) => {
     const id = hex(h);
     const had = flags.get(id) ?? 0;
     if ((had | f) === had) return;
     flags.set(id, had | f);
-    queue.push({ hash: h, timeNs: (await load(h)).timeNs });
+    queue.push({ hash: h, id, timeNs: (await load(h)).timeNs });
   };
   await push(a, A);
   await push(b, B_);
   const candidates: Hash[] = [];
   const result = new Set<string>();
-  while (queue.some((q) => !((flags.get(hex(q.hash)) ?? 0) & STALE))) {
+  while (queue.some((q) => !(flags.get(q.id)! & STALE))) {
     let best = 0;
     for (let i = 1; i < queue.length; i++) if (queue[i]!.timeNs > queue[best]!.timeNs) best = i;
-    const { hash } = queue.splice(best, 1)[0]!;
-    const id = hex(hash);
+    const { hash, id } = queue.splice(best, 1)[0]!;
     let f = flags.get(id)!;
     if ((f & (A | B_)) === (A | B_)) {
       if (!(f & STALE) && !result.has(id)) {
