@@ -4,7 +4,7 @@ import { Fs } from '@cafs/fs';
 import { MemoryBlobStore, type Hash } from '@cafs/kv';
 // The repo package is not a dependency of the bench yet: its built output, by path (built
 // before this package by `tsc -b`). Once @cafs/repo exports mergeRoots, import it from there.
-import { mergeRoots } from '../../repo/dist/merge.js';
+import { mergeRoots } from '@cafs/repo';
 import { fmt, formatTable, gc, median, progress, timeMs, type Row } from './table.js';
 
 export interface MergeBenchConfig {

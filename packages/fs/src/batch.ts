@@ -445,7 +445,8 @@ export class Batch extends FsReader {
       try {
         r = await resolve(this.txn, path, 'rm', false);
       } catch (err) {
-        if (options.force && err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return;
+        // As node:fs: force ignores only a missing path.
+        if (options.force && err instanceof FsError && err.code === 'ENOENT') return;
         throw err;
       }
       if (r.info === undefined) {
@@ -481,6 +482,10 @@ export class Batch extends FsReader {
     const dst = await resolve(this.txn, to, syscall, false);
     if (src.names.length === 0 || (move && dst.names.length === 0)) throw new FsError('EBUSY', syscall, showPath(from), undefined, showPath(to));
     if (compareBytes(src.key, dst.key) === 0) return;
+    // As Linux: a target that is an ancestor of the source is refused before any type check.
+    if (move && src.key.length > dst.key.length && compareBytes(src.key.subarray(0, dst.key.length), dst.key) === 0) {
+      throw new FsError('ENOTEMPTY', syscall, showPath(from), undefined, showPath(to));
+    }
     const isDir = src.info.type === 'directory';
     if (isDir && !recursive) throw new FsError('EISDIR', syscall, showPath(from), 'is a directory (use recursive)', showPath(to));
     if (isDir && dst.key.length > src.key.length && compareBytes(dst.key.subarray(0, src.key.length), src.key) === 0) {

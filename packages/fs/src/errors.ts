@@ -11,7 +11,10 @@ export type FsErrorCode =
   | 'ENODATA'
   | 'E2BIG'
   | 'EFBIG'
-  | 'EBUSY';
+  | 'EBUSY'
+  | 'EBADF'
+  | 'EROFS'
+  | 'ENOSYS';
 
 const MESSAGES: Record<FsErrorCode, string> = {
   ENOENT: 'no such file or directory',
@@ -26,6 +29,9 @@ const MESSAGES: Record<FsErrorCode, string> = {
   E2BIG: 'argument list too long',
   EFBIG: 'file too large',
   EBUSY: 'resource busy or locked',
+  EBADF: 'bad file descriptor',
+  EROFS: 'read-only file system',
+  ENOSYS: 'function not implemented',
 };
 
 /**

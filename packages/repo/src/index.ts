@@ -2,3 +2,9 @@ export { Repo, checkName, BRANCH_PREFIX, TAG_PREFIX, type RepoOptions, type Reso
 export { RepoError, ConflictError, type RepoErrorCode } from './errors.js';
 export { LevelNameStore, type NameStore } from './names.js';
 export { encodeCommit, decodeCommit, tryDecodeCommit, type Commit } from './commit.js';
+export { Drive, type DriveOptions, DriveStats, DriveBigIntStats, DriveDirent } from './drive/drive.js';
+export { DriveFileHandle, type OpenFlags } from './drive/file-handle.js';
+export { DriveBatch } from './drive/batch.js';
+export { nodeFs, type NodeFsAdapter } from './drive/node-fs.js';
+export { DriveWatcher, type DriveChangeEvent, type WatchOptions } from './drive/watch.js';
+export { mergeRoots, mergeBase, mergeBases, mergeRefs, MergeAbortedError, type Conflict, type ConflictKind, type MergeOptions, type MergeResult, type MergeStats, type MergeRefsOptions, type MergeRefsResult } from './merge.js';

@@ -11,6 +11,8 @@ import { Fs, type FsOptions } from '@cafs/fs';
 import { decodeCommit, encodeCommit, tryDecodeCommit, type Commit } from './commit.js';
 import { RepoError } from './errors.js';
 import { LevelNameStore, type NameStore } from './names.js';
+import { Drive } from './drive/drive.js';
+import { mergeRefs, type MergeRefsOptions, type MergeRefsResult } from './merge.js';
 
 export interface RepoOptions {
   /** The blob store (default: a new in-memory store). */
@@ -108,6 +110,20 @@ export class Repo {
     }
     const root = await this.fs.mkfs();
     return this.commit(branch, root, options.message ?? 'init', { expect: undefined, parents: [] });
+  }
+
+  /** The mutable session on `branch` (default "main"): node:fs/promises names, commit, watch. */
+  drive(branch = 'main'): Promise<Drive> {
+    return Drive.open(this, checkName(branch, 'branch'));
+  }
+
+  /**
+   * Merges `otherRef` into `branch`: finds the merge base from history, fast-forwards when it
+   * can, else merges three ways and records a two-parent commit (compare-and-swap). With
+   * conflicts nothing is recorded unless `allowConflicts` (they keep "ours").
+   */
+  merge(branch: string, otherRef: string, options: MergeRefsOptions = {}): Promise<MergeRefsResult> {
+    return mergeRefs(this, checkName(branch, 'branch'), otherRef, options);
   }
 
   // Commits.
