@@ -130,6 +130,8 @@ export class Model {
     const d = this.resolve(to, false);
     if (s.names.length === 0 || d.names.length === 0) throw new ModelError('EBUSY');
     if (s.names.join('/') === d.names.join('/')) return;
+    // Linux: a target that is an ancestor of the source is ENOTEMPTY before any type check.
+    if (s.names.length > d.names.length && s.names.slice(0, d.names.length).join('/') === d.names.join('/')) throw new ModelError('ENOTEMPTY');
     const isDir = s.node.type === 'directory';
     if (isDir && d.names.length > s.names.length && d.names.slice(0, s.names.length).join('/') === s.names.join('/')) throw new ModelError('EINVAL');
     if (d.node !== undefined) {
