@@ -19,3 +19,18 @@ describe('pnpm start (the kv demo)', () => {
     expect(stdout).toContain('empty tree root: 3510d537a3a301739cad5db00710d31dd68f0e5b188d9ab8282aa42f37d42be0');
   });
 });
+
+describe('pnpm start (the repository tour)', () => {
+  it('writes through a drive, branches, merges by range, logs and diffs', async () => {
+    const { stdout } = await run(process.execPath, ['packages/repo/dist/demo.js'], { cwd: root });
+    expect(stdout).toMatch(/main: committed [0-9a-f]{12}, root [0-9a-f]{12}/);
+    expect(stdout).toMatch(/merge feature into main: 0 conflicts, commit [0-9a-f]{12}/);
+    expect(stdout).toContain('merged README: "# demo\\nfeature notes\\n"');
+    expect(stdout).toContain('merged util.js: "export const answer = 43;\\n"');
+    expect(stdout).toContain('merged data.bin bytes at 3000000: 1,2,3');
+    expect(stdout).toMatch(/\(merge\) merge feature\n.*main: bump the answer\n.*feature: notes and a patch in data.bin\n.*add sources and data\n.*init/);
+    expect(stdout).toMatch(/change \/README.md bytes 0-21/);
+    expect(stdout).toMatch(/change \/data.bin bytes \d+-\d+/);
+    expect(stdout).toContain('main~2 still reads util.js as "export const answer = 42;\\n"');
+  });
+});
