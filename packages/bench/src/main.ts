@@ -1,6 +1,7 @@
 // `pnpm bench [suite] [options]` from the workspace root: runs one suite, or all of them.
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { runFs } from './fs.js';
 import { runKv } from './kv.js';
 import { UsageError, loadAverage } from './table.js';
 
@@ -12,6 +13,7 @@ interface Suite {
 /** Known suites, in the order a bare `pnpm bench` runs them. */
 const SUITES: Record<string, Suite> = {
   kv: { about: 'immutable B-tree (@cafs/kv) vs Map and memory-level; options: --entries N', run: runKv },
+  fs: { about: 'filesystem (@cafs/fs) vs memfs, node:fs on tmpfs and @helia/unixfs; options: --snapshot-files N', run: runFs },
 };
 
 function usage(): string {
