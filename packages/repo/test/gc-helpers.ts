@@ -21,7 +21,8 @@ export function guardedRepo(start = 1_700_000_000_000_000_000n): { repo: Repo; g
  * the writer, so a missing node or blob shows): path -> sha256 of the content.
  */
 export async function readAll(store: MemoryBlobStore | GcGuard | Repo['store'], root: Hash): Promise<Map<string, string>> {
-  const fs = new Fs(store, { cacheBytes: 1, blobCacheBytes: 1 });
+  // A fresh reader: every node and blob is fetched from the store at least once.
+  const fs = new Fs(store, { cacheBytes: 32 << 20, blobCacheBytes: 32 << 20 });
   const out = new Map<string, string>();
   const walk = async (dir: string): Promise<void> => {
     for (const e of await fs.readdir(root, dir, { withFileTypes: true })) {
