@@ -224,6 +224,27 @@ export class EntryBuffer {
   }
 }
 
+/**
+ * Node memory comes from shared slabs: creating an ArrayBuffer per node costs microseconds
+ * in a large heap (more than encoding the node). A slab lives while any node in it does, so a
+ * slab is kept small (a few dozen nodes) to bound what a long-lived node can pin.
+ */
+const SLAB_BYTES = 256 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+function allocate(bytes: number): { buffer: ArrayBuffer; at: number } {
+  const need = (bytes + 7) & ~7;
+  if (need > SLAB_BYTES / 8) return { buffer: new ArrayBuffer(need), at: 0 };
+  if (slabUsed + need > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  slabUsed += need;
+  return { buffer: slab, at };
+}
+
 /** Encodes and hashes a node; keys must be strictly increasing (the caller guarantees it). */
 export function encodeNode(level: number, e: EntryBuffer): TreeNode {
   const n = e.count;
@@ -231,9 +252,9 @@ export function encodeNode(level: number, e: EntryBuffer): TreeNode {
   // One allocation holds both the bytes and the offsets table: allocating an ArrayBuffer costs
   // microseconds in a large heap, more than copying the node.
   const offsetsAt = (size + 3) & ~3;
-  const memory = new ArrayBuffer(offsetsAt + 16 * n);
-  const out = new Uint8Array(memory, 0, size);
-  const offsets = new Uint32Array(memory, offsetsAt, 4 * n);
+  const { buffer, at } = allocate(offsetsAt + 16 * n);
+  const out = new Uint8Array(buffer, at, size);
+  const offsets = new Uint32Array(buffer, at + offsetsAt, 4 * n);
   let pos = writeHeader(out, 0, MAJOR_ARRAY, 3);
   pos = writeHeader(out, pos, MAJOR_UINT, level);
   pos = writeHeader(out, pos, MAJOR_ARRAY, n);
