@@ -3,28 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bytesToHex } from '@cafs/kv';
 import { encodeInfo, encodeExtent } from '../src/index.js';
-import { hex, newFs, text } from './helpers.js';
+import { hex, newFs, text, xorshift32Bytes } from './helpers.js';
 
 const doc = readFileSync(fileURLToPath(new URL('../../../docs/format.md', import.meta.url)), 'utf8');
 const vectors = new Map<string, string>();
 for (const m of doc.matchAll(/^\| `(fs-[a-z0-9-]+)` \| .* \| `([0-9a-f]{64})` \|$/gm)) vectors.set(m[1]!, m[2]!);
 
-function xorshift(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = 1;
-  for (let i = 0; i < n; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 255;
-    out[i + 1] = (x >>> 8) & 255;
-    out[i + 2] = (x >>> 16) & 255;
-    out[i + 3] = x >>> 24;
-  }
-  return out;
-}
 
 describe('docs/format.md filesystem vectors', () => {
   it('roots match byte for byte', async () => {
@@ -35,7 +19,7 @@ describe('docs/format.md filesystem vectors', () => {
     let r = await fs.mkdir(empty, '/docs');
     r = await fs.writeFile(r, '/docs/hello.txt', 'hello world');
     expect(hex(r)).toBe(vectors.get('fs-hello'));
-    r = await fs.writeFile(r, '/data.bin', xorshift(200_000));
+    r = await fs.writeFile(r, '/data.bin', xorshift32Bytes(200_000, 1));
     r = await fs.truncate(r, '/data.bin', 1_000_000);
     expect(hex(r)).toBe(vectors.get('fs-data'));
     const ends: bigint[] = [];

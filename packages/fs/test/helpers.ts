@@ -34,3 +34,21 @@ export function bytes(n: number, seed: number): Uint8Array {
   }
   return out;
 }
+
+/** Marsaglia xorshift32 (13, 17, 5) from `seed`, each state appended as 4 little-endian bytes (the format vectors' input). */
+export function xorshift32Bytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i += 4) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+    if (i + 1 < n) out[i + 1] = (x >>> 8) & 0xff;
+    if (i + 2 < n) out[i + 2] = (x >>> 16) & 0xff;
+    if (i + 3 < n) out[i + 3] = x >>> 24;
+  }
+  return out;
+}

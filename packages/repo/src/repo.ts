@@ -170,15 +170,17 @@ export class Repo {
     return h;
   }
 
-  async branches(): Promise<{ name: string; commit: Hash }[]> {
-    const out: { name: string; commit: Hash }[] = [];
-    for await (const [k, v] of this.names.list(BRANCH_PREFIX)) out.push({ name: k.slice(BRANCH_PREFIX.length), commit: v });
-    return out;
+  branches(): Promise<{ name: string; commit: Hash }[]> {
+    return this.listNames(BRANCH_PREFIX);
   }
 
-  async tags(): Promise<{ name: string; commit: Hash }[]> {
+  tags(): Promise<{ name: string; commit: Hash }[]> {
+    return this.listNames(TAG_PREFIX);
+  }
+
+  private async listNames(prefix: string): Promise<{ name: string; commit: Hash }[]> {
     const out: { name: string; commit: Hash }[] = [];
-    for await (const [k, v] of this.names.list(TAG_PREFIX)) out.push({ name: k.slice(TAG_PREFIX.length), commit: v });
+    for await (const [k, v] of this.names.list(prefix)) out.push({ name: k.slice(prefix.length), commit: v });
     return out;
   }
 
