@@ -1,0 +1,186 @@
+// Test helper: a throwaway Redis Cluster of N masters on loopback ports, Debian's redis-server.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestClusterOptions {
+  /** Masters (default 3). */
+  masters?: number;
+  /** Append-only file, so a stopped master comes back with its data (default false). */
+  persist?: boolean;
+  /** cluster-node-timeout in ms (default 2000). */
+  nodeTimeout?: number;
+  /** Redis ACL password for the default user (default none). */
+  password?: string;
+}
+
+export interface TestClusterNode {
+  port: number;
+  dir: string;
+  process: ChildProcess | undefined;
+}
+
+export interface TestCluster {
+  /** redis://127.0.0.1:p1,127.0.0.1:p2,... (with the password, if any). */
+  url: string;
+  nodes: TestClusterNode[];
+  /** Stops master `i` (SIGKILL unless `graceful`, which saves its append-only file first). */
+  stopNode(i: number, graceful?: boolean): Promise<void>;
+  /** Starts master `i` again (same port, directory and node id) and waits for cluster_state:ok. */
+  startNode(i: number): Promise<void>;
+  /** Waits until every node reports cluster_state:ok. */
+  waitReady(timeoutMs?: number): Promise<void>;
+  /** Runs redis-cli against node `i`. */
+  cli(i: number, ...args: string[]): string;
+  /** Kills every node and removes the directories. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const p of running) p.kill('SIGKILL');
+  });
+}
+
+/** True when redis-server and redis-cli are on the PATH. */
+export function redisAvailable(): boolean {
+  return spawnSync('redis-server', ['--version']).status === 0 && spawnSync('redis-cli', ['--version']).status === 0;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** `n` consecutive free ports whose cluster bus ports (+10000) are free too. */
+async function freePorts(n: number): Promise<number[]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const ports = Array.from({ length: n }, (_, i) => base + i);
+    let ok = true;
+    for (const p of ports) if (!(await portFree(p)) || !(await portFree(p + 10000))) ok = false;
+    if (ok) return ports;
+  }
+  throw new Error('no free loopback ports for a Redis cluster');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startRedisCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
+  if (!redisAvailable()) {
+    throw new Error('redis-server/redis-cli not found: apt-get install -y redis-server');
+  }
+  installExitHook();
+  const masters = options.masters ?? 3;
+  const password = options.password;
+  const ports = await freePorts(masters);
+  const nodes: TestClusterNode[] = [];
+  for (const port of ports) nodes.push({ port, dir: await mkdtemp(join(tmpdir(), `cafs-redis-${port}-`)), process: undefined });
+
+  const auth = password === undefined ? [] : ['-a', password, '--no-auth-warning'];
+  const cli = (i: number, ...args: string[]): string => {
+    const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(nodes[i]!.port), ...auth, ...args], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    return (r.stdout ?? '') + (r.stderr ?? '');
+  };
+
+  const launch = async (i: number): Promise<void> => {
+    const n = nodes[i]!;
+    const args = [
+      '--port', String(n.port),
+      '--bind', '127.0.0.1',
+      '--protected-mode', 'yes',
+      '--dir', n.dir,
+      '--cluster-enabled', 'yes',
+      '--cluster-config-file', 'nodes.conf',
+      '--cluster-node-timeout', String(options.nodeTimeout ?? 2000),
+      '--save', '',
+      '--appendonly', options.persist ? 'yes' : 'no',
+      '--appendfsync', 'no',
+      '--daemonize', 'no',
+      '--logfile', 'redis.log',
+      ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
+    ];
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    n.process = child;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    const deadline = Date.now() + 10_000;
+    while (!cli(i, 'ping').includes('PONG')) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        const log = await readFile(join(n.dir, 'redis.log'), 'utf8').catch(() => '');
+        throw new Error(`redis-server on port ${n.port} did not start:\n${log.slice(-2000)}`);
+      }
+      await sleep(50);
+    }
+  };
+
+  const waitReady = async (timeoutMs = 30_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const infos = nodes.map((_, i) => cli(i, 'cluster', 'info'));
+      if (infos.every((s) => s.includes('cluster_state:ok') && s.includes(`cluster_known_nodes:${masters}`) && s.includes('cluster_slots_ok:16384'))) return;
+      if (Date.now() > deadline) throw new Error(`Redis cluster not ready after ${timeoutMs} ms:\n${infos.join('\n')}`);
+      await sleep(100);
+    }
+  };
+
+  const stopNode = async (i: number, graceful = false): Promise<void> => {
+    const child = nodes[i]!.process;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    if (graceful) cli(i, 'shutdown', 'save');
+    else child.kill('SIGKILL');
+    await Promise.race([exited, sleep(5000)]);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    nodes[i]!.process = undefined;
+  };
+
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((_, i) => stopNode(i)));
+    await Promise.all(nodes.map((n) => rm(n.dir, { recursive: true, force: true })));
+  };
+
+  try {
+    await Promise.all(nodes.map((_, i) => launch(i)));
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes', ...auth],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}\n${create.stderr}`);
+    await waitReady();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const userinfo = password === undefined ? '' : `:${encodeURIComponent(password)}@`;
+  return {
+    url: `redis://${userinfo}${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    nodes,
+    stopNode,
+    startNode: async (i) => {
+      await launch(i);
+      await waitReady();
+    },
+    waitReady,
+    cli,
+    stop,
+  };
+}

@@ -1,0 +1,1 @@
+export { startRedisCluster, redisAvailable, type TestCluster, type TestClusterNode, type TestClusterOptions } from './cluster.js';
