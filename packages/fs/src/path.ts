@@ -42,11 +42,12 @@ export function isDotDot(name: Uint8Array): boolean {
  * which resolves it against real directories (after following symbolic links), as Linux does.
  * Paths are always taken from the root: `a/b` is `/a/b`.
  */
-export function splitPath(path: PathLike, syscall: string): Uint8Array[] {
+export function splitPath(path: PathLike, syscall: string, shown: PathLike = path): Uint8Array[] {
   if (typeof path !== 'string' && !(path instanceof Uint8Array)) {
     throw new FsError('EINVAL', syscall, String(path), 'path must be a string or Uint8Array');
   }
   const bytes = pathBytes(path);
+  path = shown;
   if (bytes.length === 0) throw new FsError('ENOENT', syscall, '');
   if (bytes.length > PATH_MAX) throw new FsError('ENAMETOOLONG', syscall, showPath(path));
   const names: Uint8Array[] = [];

@@ -30,8 +30,8 @@ export async function readInfo(reader: KvReader, key: Uint8Array): Promise<Info 
  * ENOTDIR, link cycles ELOOP; a missing last name comes back with `info` undefined.
  */
 export async function resolve(reader: KvReader, path: PathLike, syscall: string, follow: boolean): Promise<Resolved> {
-  const names = splitPath(path, syscall);
   const bytes = pathBytes(path);
+  const names = splitPath(bytes, syscall, path);
   const trailingSlash = names.length > 0 && bytes[bytes.length - 1] === 0x2f;
   // Fast path: a key that exists has only real directories above it, so no link can be on the way.
   if (!names.some(isDotDot)) {
