@@ -275,6 +275,6 @@ function assertHash(x: unknown): asserts x is Hash {
 }
 
 /** Escapes Redis glob characters (* ? [ ] \\) in a key prefix. */
-function globEscape(text: string): string {
+export function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => '\\' + c);
 }
