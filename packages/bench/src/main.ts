@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { runFs } from './fs.js';
 import { runKv } from './kv.js';
+import { runRepo } from './repo.js';
 import { UsageError, loadAverage } from './table.js';
 
 interface Suite {
@@ -14,6 +15,7 @@ interface Suite {
 const SUITES: Record<string, Suite> = {
   kv: { about: 'immutable B-tree (@cafs/kv) vs Map and memory-level; options: --entries N', run: runKv },
   fs: { about: 'filesystem (@cafs/fs) vs memfs, node:fs on tmpfs and @helia/unixfs; options: --snapshot-files N', run: runFs },
+  repo: { about: 'repository (@cafs/repo): commit rate, full vs incremental gc, merge; options: --files N, --commits N, --rounds N, --no-merge', run: runRepo },
 };
 
 function usage(): string {

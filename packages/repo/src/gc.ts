@@ -70,7 +70,10 @@ export interface GcOptions {
   dryRun?: boolean | undefined;
   /** Return the deleted (or, in a dry run, deletable) hashes in the report. */
   listDeleted?: boolean | undefined;
-  /** Node cache of the collector's own tree reader (default 64 MiB). */
+  /**
+   * Node cache of the collector's own tree reader (default 64 MiB; full collections only, unless
+   * given: incremental ones otherwise read through `repo.fs.tree` and its cache).
+   */
   cacheBytes?: number | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -93,6 +96,8 @@ export interface GcReport {
   rootsRetained: number;
   commitsRetained: number;
   durationMs: number;
+  /** Where the time went, in ms: reading names and history, computing what to delete, deleting. */
+  phases: { retainMs: number; planMs: number; sweepMs: number };
   /** Hex hashes deleted (with `listDeleted`), sorted. */
   deleted?: string[] | undefined;
 }
@@ -319,16 +324,21 @@ function leafRefs(node: TreeNode, out: (h: Hash) => void): void {
 /** Whether node `x` is a node of the tree with root `root` (nodes are unique within a tree). */
 async function treeHasNode(tree: Tree, root: Hash, x: TreeNode): Promise<boolean> {
   if (x.count === 0) return equalBytes(root, x.hash);
-  let node: TreeNode;
-  try {
-    node = await tree.nodes.root(root);
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
+  let node = tree.nodes.cachedRoot(root);
+  if (node === undefined) {
+    try {
+      node = await tree.nodes.root(root);
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
   if (node.level < x.level) return false;
   const k = x.key(x.count - 1);
-  while (node.level > x.level) node = await tree.nodes.child(node, node.childIndexFor(k));
+  while (node.level > x.level) {
+    const i = node.childIndexFor(k);
+    node = tree.nodes.cachedChild(node, i) ?? (await tree.nodes.child(node, i));
+  }
   return node.id === x.id;
 }
 
@@ -345,6 +355,92 @@ async function loadNode(tree: Tree, hash: Hash): Promise<TreeNode | undefined> {
     return node;
   } catch {
     return undefined;
+  }
+}
+
+/** A subtree in a node-level diff: the root, or child `index` of `parent`. */
+interface SubtreeRef {
+  id: string;
+  level: number;
+  parent: TreeNode | undefined;
+  index: number;
+  hash: Hash;
+}
+
+async function open(tree: Tree, s: SubtreeRef): Promise<TreeNode> {
+  if (s.parent === undefined) return tree.nodes.root(s.hash);
+  return tree.nodes.cachedChild(s.parent, s.index) ?? tree.nodes.child(s.parent, s.index);
+}
+
+function pushChildren(stack: SubtreeRef[], node: TreeNode): void {
+  for (let i = node.count - 1; i >= 0; i--) {
+    stack.push({ id: node.childId(i), level: node.level - 1, parent: node, index: i, hash: node.value(i) });
+  }
+}
+
+/** The largest key of a subtree (undefined for a root: no bound). */
+const upper = (s: SubtreeRef): Uint8Array | undefined => s.parent?.key(s.index);
+
+/**
+ * A node-level diff of two trees: calls `out` with every node of `a` (side 'left') and of `b`
+ * ('right') that is not inside a subtree the two share. This is a superset of the nodes only
+ * one tree has, and a node reported on both sides is in both trees. Like Tree.changedNodes, but
+ * it never reads entries: leaves that differ are reported unread (aligned by their key bounds),
+ * which makes it several times cheaper for garbage collection.
+ */
+export async function nodeDiff(tree: Tree, a: Hash, b: Hash, out: (side: 'left' | 'right', hash: Hash) => void, signal?: AbortSignal): Promise<void> {
+  if (equalBytes(a, b)) return;
+  const rootRef = async (h: Hash): Promise<SubtreeRef> => {
+    const n = await tree.nodes.root(h);
+    return { id: n.id, level: n.level, parent: undefined, index: 0, hash: h };
+  };
+  const A: SubtreeRef[] = [await rootRef(a)];
+  const B: SubtreeRef[] = [await rootRef(b)];
+  let steps = 0;
+  while (A.length > 0 || B.length > 0) {
+    if ((++steps & 1023) === 0) signal?.throwIfAborted();
+    const x = A[A.length - 1];
+    const y = B[B.length - 1];
+    if (x !== undefined && y !== undefined && x.id === y.id) {
+      A.pop();
+      B.pop();
+      continue;
+    }
+    if (x !== undefined && (y === undefined || x.level > y.level)) {
+      A.pop();
+      out('left', x.hash);
+      if (x.level > 0) pushChildren(A, await open(tree, x));
+      continue;
+    }
+    if (y !== undefined && (x === undefined || y.level > x.level)) {
+      B.pop();
+      out('right', y.hash);
+      if (y.level > 0) pushChildren(B, await open(tree, y));
+      continue;
+    }
+    // Same level, different nodes.
+    if (x!.level > 0) {
+      A.pop();
+      B.pop();
+      out('left', x!.hash);
+      out('right', y!.hash);
+      const [nx, ny] = [await open(tree, x!), await open(tree, y!)];
+      pushChildren(A, nx);
+      pushChildren(B, ny);
+      continue;
+    }
+    // Two different leaves: drop the one that ends first (both if they end together).
+    const ux = upper(x!);
+    const uy = upper(y!);
+    const c = ux === undefined ? (uy === undefined ? 0 : 1) : uy === undefined ? -1 : compareBytes(ux, uy);
+    if (c <= 0) {
+      A.pop();
+      out('left', x!.hash);
+    }
+    if (c >= 0) {
+      B.pop();
+      out('right', y!.hash);
+    }
   }
 }
 
@@ -381,27 +477,33 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
   const guard = options.guard ?? (repo.store instanceof GcGuard ? repo.store : undefined);
   const dryRun = options.dryRun === true;
   const epoch = guard?.begin(options.graceMs ?? DEFAULT_GRACE_MS);
-  // The collector reads through its own tree (its own cache) and writes its meta tree and state
-  // through the repo's store, i.e. through the guard: they are journaled and protected like any write.
-  const tree = new Tree(repo.store, { cacheBytes: options.cacheBytes ?? 64 * 1024 * 1024 });
+  // The collector writes its meta tree and state through the repo's store, i.e. through the
+  // guard: they are journaled and protected like any write. A full collection reads through a
+  // tree of its own (a full walk would churn the writers' node cache); an incremental one through
+  // the repo's tree, whose cache holds the nodes of recent commits, exactly what it reads.
+  let ownTree: Tree | undefined;
+  const privateTree = (): Tree => (ownTree ??= new Tree(repo.store, { cacheBytes: options.cacheBytes ?? 64 * 1024 * 1024 }));
   try {
     const state = await readGcState(repo);
     const now = await retain(repo, options);
+    const t1 = performance.now();
     let fallback: string | undefined;
     if (options.mode === 'full') fallback = undefined;
     else if (guard === undefined) fallback = 'no GcGuard: the blobs written since the last collection are unknown';
     else if (state === undefined) fallback = 'no previous collection state';
     else if (guard.base !== bytesToHex(state.hash)) fallback = 'the guard has not journaled every write since the last collection';
     const incremental = options.mode !== 'full' && fallback === undefined;
+    const sharedTree = options.cacheBytes === undefined && repo.fs.tree.store === repo.store ? repo.fs.tree : privateTree();
     const plan = incremental
-      ? await planIncremental(tree, repo, now, state!, epoch!.old, options)
-      : await planFull(tree, repo, now, options);
+      ? await planIncremental(sharedTree, repo, now, state!, epoch!.old, options)
+      : await planFull(privateTree(), repo, now, options);
     if (fallback !== undefined) plan.fallback = fallback;
 
     const stateBytes = encodeState(plan.meta, plan.liveCount);
     const stateHash = await repo.store.put(stateBytes);
     plan.doomed.delete(bytesToHex(stateHash));
     if (!dryRun) await repo.names.compareAndSwap(GC_STATE_NAME, state?.hash, stateHash);
+    const t2 = performance.now();
 
     // Sweep: in batches, each filtered by the guard at the moment it is deleted.
     let blobsDeleted = 0;
@@ -413,7 +515,8 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
       options.signal?.throwIfAborted();
       const batch = list.slice(i, i + 1024);
       const sizes = new Map<string, number>();
-      for (const h of batch) sizes.set(bytesToHex(h), (await tryGet(repo.store, h))?.length ?? 0);
+      const lengths = await Promise.all(batch.map(async (h) => (await tryGet(repo.store, h))?.length ?? 0));
+      batch.forEach((h, j) => sizes.set(bytesToHex(h), lengths[j]!));
       let gone: Hash[];
       if (guard === undefined) {
         gone = batch;
@@ -447,6 +550,7 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
       rootsRetained: now.roots.size,
       commitsRetained: [...now.kept.values()].filter((k) => k.root !== undefined).length,
       durationMs: performance.now() - t0,
+      phases: { retainMs: t1 - t0, planMs: t2 - t1, sweepMs: performance.now() - t2 },
     };
     if (plan.fallback !== undefined) report.fallback = plan.fallback;
     if (options.listDeleted) report.deleted = deleted.sort();
@@ -539,18 +643,34 @@ async function planIncremental(
     }
     return v;
   };
-  /** Diffs `from` (or nothing) against `to`: nodes only in `from` and nodes only in `to`. */
+  /**
+   * Diffs `from` (or nothing) against `to`: nodes only in `from` go to `left`, nodes only in
+   * `to` to `right`. A pair is diffed once (a moved branch is both a dropped and a new root).
+   */
+  const diffs = new Map<string, { l: Map<string, Hash>; r: Map<string, Hash> }>();
   const changed = async (from: Hash | undefined, to: Hash, left: Map<string, Hash>, right: Map<string, Hash>): Promise<void> => {
-    if (from === undefined) {
-      for await (const h of tree.reachableNodes(to, { signal })) right.set(bytesToHex(h), h);
-      return;
+    const pair = `${from === undefined ? '' : bytesToHex(from)}:${bytesToHex(to)}`;
+    let d = diffs.get(pair);
+    if (d === undefined) {
+      const l = new Map<string, Hash>();
+      const r = new Map<string, Hash>();
+      if (from === undefined) {
+        for await (const h of tree.reachableNodes(to, { signal })) r.set(bytesToHex(h), h);
+      } else {
+        await nodeDiff(tree, from, to, (side, h) => (side === 'left' ? l : r).set(bytesToHex(h), h), signal);
+        // A node on both sides of one diff is in both trees.
+        for (const id of [...l.keys()]) {
+          if (r.has(id)) {
+            l.delete(id);
+            r.delete(id);
+          }
+        }
+      }
+      d = { l, r };
+      diffs.set(pair, d);
     }
-    const l = new Map<string, Hash>();
-    const r = new Map<string, Hash>();
-    for await (const c of tree.changedNodes(from, to, { signal })) (c.side === 'left' ? l : r).set(bytesToHex(c.hash), c.hash);
-    // A node on both sides of one diff is in both trees.
-    for (const [id, h] of l) if (!r.has(id)) left.set(id, h);
-    for (const [id, h] of r) if (!l.has(id)) right.set(id, h);
+    for (const [id, h] of d.l) left.set(id, h);
+    for (const [id, h] of d.r) right.set(id, h);
   };
 
   // Roots that left the retained set, each against its branch's head now (or any retained root).

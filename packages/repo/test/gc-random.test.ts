@@ -37,12 +37,12 @@ async function expectedRetained(repo: Repo, keepLast: number | undefined): Promi
 
 const PATHS = ['/a', '/b', '/c', '/d/e', '/d/f', '/d/g/h', '/d/g/i', '/j'];
 
-async function randomCommit(repo: Repo, rnd: Prng, branch: string, pool: Uint8Array[]): Promise<void> {
+async function randomCommit(repo: Repo, rnd: Prng, branch: string, pool: Uint8Array[], bulk: number): Promise<void> {
   const head = await repo.resolve(branch);
   const b = repo.fs.batch(head.root);
   const edits = 1 + rnd.below(3);
   for (let i = 0; i < edits; i++) {
-    const path = rnd.pick(PATHS);
+    const path = bulk > 0 && rnd.below(2) === 0 ? `/bulk/f${rnd.below(bulk)}` : rnd.pick(PATHS);
     try {
       switch (rnd.below(5)) {
         case 0:
@@ -70,17 +70,25 @@ async function randomCommit(repo: Repo, rnd: Prng, branch: string, pool: Uint8Ar
   await repo.commit(branch, await b.flush(), 'random', { expect: head.commit });
 }
 
-async function run(seed: number, steps: number): Promise<void> {
+async function run(seed: number, steps: number, bulk = 0): Promise<void> {
   const rnd = new Prng(seed);
   const { repo, inner } = guardedRepo();
   await repo.init();
   const pool = Array.from({ length: 8 }, () => rnd.bytes(1100 + rnd.below(4000)));
+  if (bulk > 0) {
+    // A deeper tree: `bulk` files in one batch, some of them in (shared) data blobs.
+    const head = await repo.resolve('main');
+    const b = repo.fs.batch(head.root);
+    await b.mkdir('/bulk');
+    for (let i = 0; i < bulk; i++) await b.writeFile(`/bulk/f${i}`, i % 10 === 0 ? rnd.pick(pool) : `bulk ${i}`);
+    await repo.commit('main', await b.flush(), 'bulk', { expect: head.commit });
+  }
   let gcs = 0;
   for (let step = 0; step < steps; step++) {
     const branches = [];
     for await (const [name] of repo.names.list(BRANCH)) branches.push(name.slice(BRANCH.length));
     const op = rnd.below(20);
-    if (op < 10) await randomCommit(repo, rnd, rnd.pick(branches), pool);
+    if (op < 10) await randomCommit(repo, rnd, rnd.pick(branches), pool, bulk);
     else if (op < 12 && branches.length < 4) await repo.createBranch(`b${step}`, rnd.pick(branches));
     else if (op < 13 && branches.length > 1) await repo.deleteBranch(rnd.pick(branches.filter((b) => b !== 'main')));
     else if (op < 14) await repo.createTag(`t${step}`, rnd.pick(branches)).catch(() => undefined);
@@ -125,6 +133,11 @@ describe('gc on random histories', () => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`seed ${seed}: incremental = full, retained roots read completely, no unreachable blob left`, async () => {
       await run(seed, 150);
+    });
+  }
+  for (const seed of [7, 8]) {
+    it(`seed ${seed}, over a 5,000-file tree: incremental = full, retained roots read completely, no unreachable blob left`, async () => {
+      await run(seed, 80, 5_000);
     });
   }
 });
