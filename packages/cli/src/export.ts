@@ -1,0 +1,268 @@
+// `cafs export`: a root into a real directory, plainly or as an atomic projection.
+import { createWriteStream } from 'node:fs';
+import { chmod, link, lstat, lutimes, mkdir, readFile, readdir, readlink, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { bytesToHex, parseHash, type Hash } from '@cafs/kv';
+import type { Repo } from '@cafs/repo';
+import { CliError } from './errors.js';
+
+/** Seconds as utimes takes them, to the microsecond (a Date would lose the sub-millisecond part). */
+const secs = (ns: bigint): number => Number(ns / 1000n) / 1e6;
+const sub = (base: string, p: string): string => (p === '/' ? base : join(base, p));
+const child = (p: string, name: string): string => (p === '/' ? '/' + name : p + '/' + name);
+
+async function exists(p: string): Promise<import('node:fs').Stats | undefined> {
+  try {
+    return await lstat(p);
+  } catch {
+    return undefined;
+  }
+}
+
+interface TreeEntry {
+  path: string;
+  type: 'file' | 'directory' | 'symlink';
+}
+
+/** Every path below `from` (pre-order, byte order). */
+async function* walkTree(repo: Repo, root: Hash, from: string): AsyncGenerator<TreeEntry> {
+  const st = await repo.fs.lstat(root, from);
+  yield { path: from, type: st.type };
+  if (st.type !== 'directory') return;
+  for (const e of await repo.fs.readdir(root, from, { withFileTypes: true })) {
+    yield* walkTree(repo, root, child(from, e.name));
+  }
+}
+
+/** Writes one tree entry at `dest` (which must not exist, except a directory). */
+async function writeEntry(repo: Repo, root: Hash, path: string, dest: string): Promise<void> {
+  const st = await repo.fs.lstat(root, path);
+  if (st.type === 'directory') {
+    await mkdir(dest, { recursive: true });
+    await chmod(dest, st.mode & 0o7777);
+  } else if (st.type === 'symlink') {
+    await symlink(await repo.fs.readlink(root, path), dest);
+    await lutimes(dest, secs(st.mtimeNs), secs(st.mtimeNs)).catch(() => undefined);
+  } else {
+    if (st.size <= 1n << 20n) await writeFile(dest, await repo.fs.readFile(root, path), { mode: st.mode & 0o7777 });
+    else await pipeline(Readable.from(repo.fs.stream(root, path)), createWriteStream(dest, { mode: st.mode & 0o7777 }));
+    await chmod(dest, st.mode & 0o7777);
+    await utimes(dest, secs(st.mtimeNs), secs(st.mtimeNs));
+  }
+}
+
+async function setDirTimes(repo: Repo, root: Hash, dirs: [string, string][]): Promise<void> {
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    const [path, dest] = dirs[i]!;
+    const st = await repo.fs.lstat(root, path);
+    await utimes(dest, secs(st.mtimeNs), secs(st.mtimeNs));
+  }
+}
+
+async function sameAsTree(repo: Repo, root: Hash, path: string, type: TreeEntry['type'], dest: string, have: import('node:fs').Stats): Promise<boolean> {
+  if (type === 'directory') return have.isDirectory();
+  if (type === 'symlink') return have.isSymbolicLink() && (await readlink(dest)) === (await repo.fs.readlink(root, path));
+  if (!have.isFile()) return false;
+  const st = await repo.fs.lstat(root, path);
+  if (BigInt(have.size) !== st.size) return false;
+  const mine = await readFile(dest);
+  const theirs = await repo.fs.readFile(root, path);
+  return Buffer.compare(mine, theirs) === 0;
+}
+
+export interface ExportResult {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  written: number;
+}
+
+/**
+ * Writes the tree at `root:from` into `dir`. Existing files that differ from what would be
+ * written are refused (nothing is written) unless `force`; other files in `dir` are left alone.
+ */
+export async function exportPlain(repo: Repo, root: Hash, from: string, dir: string, options: { force?: boolean } = {}): Promise<ExportResult> {
+  const top = await repo.fs.lstat(root, from);
+  if (top.type !== 'directory') throw new CliError(`${from} is not a directory (use \`cafs cat\` for a file)`);
+  const entries: TreeEntry[] = [];
+  for await (const e of walkTree(repo, root, from)) entries.push(e);
+  const rel = (p: string): string => (from === '/' ? p : p.slice(from.length) || '/');
+  const skip = new Set<string>();
+  for (const e of entries) {
+    const dest = sub(dir, rel(e.path));
+    const have = await exists(dest);
+    if (have === undefined) continue;
+    if (await sameAsTree(repo, root, e.path, e.type, dest, have)) {
+      if (e.type !== 'directory') skip.add(e.path);
+      continue;
+    }
+    if (!options.force) throw new CliError(`refusing to overwrite ${dest} (it differs from ${e.path}; use --force)`);
+  }
+  const result: ExportResult = { files: 0, dirs: 0, symlinks: 0, written: 0 };
+  const dirs: [string, string][] = [];
+  for (const e of entries) {
+    const dest = sub(dir, rel(e.path));
+    if (e.type === 'directory') {
+      result.dirs++;
+      const have = await exists(dest);
+      if (have !== undefined && !have.isDirectory()) await rm(dest, { force: true });
+      dirs.push([e.path, dest]);
+    } else if (e.type === 'file') result.files++;
+    else result.symlinks++;
+    if (skip.has(e.path)) continue;
+    if (e.type !== 'directory') await rm(dest, { recursive: true, force: true });
+    await writeEntry(repo, root, e.path, dest);
+    result.written++;
+  }
+  await setDirTimes(repo, root, dirs);
+  return result;
+}
+
+// ---- atomic projection ----
+
+export const DATA_LINK = '..data';
+const ROOT_FILE = '..root';
+
+export interface AtomicResult {
+  changed: boolean;
+  /** The version directory now live (a `..`-name inside the target). */
+  version: string;
+  added: number;
+  removed: number;
+  modified: number;
+  /** Whether the previous version was reused (hard links) and only the diff written. */
+  incremental: boolean;
+}
+
+function versionName(): string {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').replace('Z', '');
+  return `..${t}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Copies a version directory with hard links for files (their inodes are never changed later). */
+async function linkCopy(from: string, to: string): Promise<void> {
+  const st = await lstat(from, { bigint: true });
+  await mkdir(to);
+  await chmod(to, Number(st.mode & 0o7777n));
+  for (const e of await readdir(from, { withFileTypes: true })) {
+    const a = join(from, e.name);
+    const b = join(to, e.name);
+    if (e.isDirectory()) await linkCopy(a, b);
+    else if (e.isSymbolicLink()) {
+      const s = await lstat(a, { bigint: true });
+      await symlink(await readlink(a), b);
+      await lutimes(b, secs(s.mtimeNs), secs(s.mtimeNs)).catch(() => undefined);
+    } else if (e.name !== ROOT_FILE) await link(a, b);
+  }
+  await utimes(to, secs(st.mtimeNs), secs(st.mtimeNs));
+}
+
+/**
+ * Projects `root` into `dir` so that readers see the old tree or the new one, never a mix:
+ * the tree is written into a hidden version directory `dir/..<time>`, `dir/..data` is pointed
+ * at it with one rename, every top-level name is a link `name -> ..data/name`, and the previous
+ * version is removed afterwards. With a previous version, unchanged files are hard links to it
+ * and only the diff is written.
+ */
+export async function exportAtomic(repo: Repo, root: Hash, dir: string, options: { force?: boolean } = {}): Promise<AtomicResult> {
+  const top = await repo.fs.lstat(root, '/');
+  if (top.type !== 'directory') throw new CliError('the root is not a directory');
+  const names = await repo.fs.readdir(root, '/');
+  const reserved = names.find((n) => n.startsWith('..'));
+  if (reserved !== undefined) throw new CliError(`the tree has a top-level name ${JSON.stringify(reserved)}: names starting with ".." are reserved`);
+  await mkdir(dir, { recursive: true });
+
+  // What is there: our links and versions, or something else.
+  const existing = await readdir(dir, { withFileTypes: true });
+  let oldVersion: string | undefined;
+  const dataLink = await exists(join(dir, DATA_LINK));
+  if (dataLink?.isSymbolicLink()) oldVersion = await readlink(join(dir, DATA_LINK));
+  for (const e of existing) {
+    if (e.name.startsWith('..')) continue;
+    const p = join(dir, e.name);
+    const ours = e.isSymbolicLink() && (await readlink(p)) === `${DATA_LINK}/${e.name}`;
+    if (!ours) {
+      if (!options.force) throw new CliError(`refusing to replace ${p}: not part of a cafs projection (use --force)`);
+      await rm(p, { recursive: true, force: true });
+    }
+  }
+
+  let oldRoot: Hash | undefined;
+  if (oldVersion !== undefined) {
+    try {
+      oldRoot = parseHash((await readFile(join(dir, oldVersion, ROOT_FILE), 'utf8')).trim());
+      await repo.fs.lstat(oldRoot, '/');
+    } catch {
+      oldRoot = undefined;
+    }
+  }
+  const result: AtomicResult = { changed: true, version: oldVersion ?? '', added: 0, removed: 0, modified: 0, incremental: false };
+
+  if (oldRoot !== undefined && bytesToHex(oldRoot) === bytesToHex(root)) {
+    result.changed = false;
+  } else {
+    const version = versionName();
+    const vdir = join(dir, version);
+    if (oldRoot !== undefined && oldVersion !== undefined) {
+      result.incremental = true;
+      await linkCopy(join(dir, oldVersion), vdir);
+      const dirs: [string, string][] = [];
+      for await (const c of repo.fs.diff(oldRoot, root)) {
+        const dest = sub(vdir, c.path);
+        if (c.op === 'remove') {
+          await rm(dest, { recursive: true, force: true });
+          result.removed++;
+          continue;
+        }
+        const right = c.right!;
+        if (c.op === 'add') result.added++;
+        else result.modified++;
+        if (right.type === 'directory') {
+          const have = await exists(dest);
+          if (have !== undefined && !have.isDirectory()) await rm(dest, { force: true });
+          await writeEntry(repo, root, c.path, dest);
+          dirs.push([c.path, dest]);
+        } else {
+          // Never change a linked inode in place: a new file replaces it.
+          await rm(dest, { recursive: true, force: true });
+          await writeEntry(repo, root, c.path, dest);
+        }
+      }
+      await setDirTimes(repo, root, dirs);
+    } else {
+      await mkdir(vdir);
+      const r = await exportPlain(repo, root, '/', vdir, { force: true });
+      result.added = r.files + r.dirs + r.symlinks - 1;
+    }
+    await writeFile(join(vdir, ROOT_FILE), bytesToHex(root) + '\n');
+    // The switch: one rename of a symbolic link.
+    const tmp = join(dir, `${DATA_LINK}.tmp-${process.pid}`);
+    await rm(tmp, { force: true });
+    await symlink(version, tmp);
+    await rename(tmp, join(dir, DATA_LINK));
+    result.version = version;
+  }
+
+  // User-visible names: links through ..data (added ones now, gone ones removed).
+  const want = new Set(names);
+  for (const name of names) {
+    const p = join(dir, name);
+    const have = await exists(p);
+    if (have?.isSymbolicLink() && (await readlink(p)) === `${DATA_LINK}/${name}`) continue;
+    const tmp = join(dir, `..link.tmp-${process.pid}`);
+    await rm(tmp, { force: true });
+    await symlink(`${DATA_LINK}/${name}`, tmp);
+    await rename(tmp, p);
+  }
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('..')) {
+      if (e.name !== DATA_LINK && e.name !== result.version && e.isDirectory()) await rm(join(dir, e.name), { recursive: true, force: true });
+      continue;
+    }
+    if (!want.has(e.name)) await unlink(join(dir, e.name));
+  }
+  return result;
+}
+

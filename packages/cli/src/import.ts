@@ -1,0 +1,110 @@
+// `cafs import`: a real directory into one filesystem root, in one batch.
+import { createReadStream } from 'node:fs';
+import { lstat, readFile, readdir, readlink, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Hash } from '@cafs/kv';
+import { Fs } from '@cafs/fs';
+import type { Repo } from '@cafs/repo';
+import { CliError } from './errors.js';
+
+export interface ImportOptions {
+  /** Zero times and owners: the same tree gives the same root on any machine. */
+  reproducible?: boolean;
+  /** Directories to leave out (absolute, real paths), e.g. the repository itself. */
+  exclude?: string[];
+  onProgress?: (done: number, total: number, bytes: number) => void;
+}
+
+export interface ImportResult {
+  root: Hash;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+}
+
+interface Entry {
+  abs: string;
+  path: string;
+  kind: 'file' | 'dir' | 'symlink';
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeNs: bigint;
+  size: number;
+}
+
+async function walk(root: string, exclude: Set<string>): Promise<Entry[]> {
+  const out: Entry[] = [];
+  const visit = async (abs: string, path: string): Promise<void> => {
+    const st = await lstat(abs, { bigint: true });
+    const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : undefined;
+    if (kind === undefined) return; // sockets, fifos, devices: not stored
+    out.push({ abs, path, kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, size: Number(st.size) });
+    if (kind === 'dir') {
+      const names = (await readdir(abs)).sort();
+      for (const name of names) {
+        const child = join(abs, name);
+        if (exclude.has(child)) continue;
+        await visit(child, path === '/' ? '/' + name : path + '/' + name);
+      }
+    }
+  };
+  await visit(root, '/');
+  return out;
+}
+
+/** Builds the root of `dir`'s tree (not committed). */
+export async function importDirectory(repo: Repo, dir: string, options: ImportOptions = {}): Promise<ImportResult> {
+  let st;
+  try {
+    st = await lstat(dir);
+  } catch {
+    throw new CliError(`no such directory: ${dir}`);
+  }
+  if (!st.isDirectory()) throw new CliError(`not a directory: ${dir}`);
+  const real = await realpath(dir);
+  const exclude = new Set<string>();
+  for (const e of options.exclude ?? []) exclude.add(await realpath(e).catch(() => e));
+  const entries = await walk(real, exclude);
+  const repro = options.reproducible === true;
+  // ctime follows each entry's mtime (or 0): importing the same tree twice gives the same root.
+  let clock = 0n;
+  const fs = new Fs(repo.store, { now: () => clock });
+  const top = entries[0]!;
+  clock = repro ? 0n : top.mtimeNs;
+  let root = await fs.mkfs({ mode: top.mode, mtime: clock, uid: repro ? 0 : top.uid, gid: repro ? 0 : top.gid });
+  const batch = fs.batch(root);
+  const result: ImportResult = { root, files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  const dirs: Entry[] = [];
+  let done = 0;
+  for (const e of entries) {
+    const t = repro ? 0n : e.mtimeNs;
+    clock = t;
+    if (e.kind === 'dir') {
+      if (e.path !== '/') await batch.mkdir(e.path, { mode: e.mode });
+      dirs.push(e);
+      result.dirs++;
+    } else if (e.kind === 'file') {
+      const data = e.size <= 1 << 20 ? await readFile(e.abs) : createReadStream(e.abs, { highWaterMark: 1 << 20 });
+      await batch.writeFile(e.path, data, { mode: e.mode, mtime: t });
+      result.files++;
+      result.bytes += e.size;
+    } else {
+      await batch.symlink(await readlink(e.abs), e.path);
+      await batch.lutimes(e.path, t, t);
+      result.symlinks++;
+    }
+    if (!repro && (e.uid !== 0 || e.gid !== 0) && e.path !== '/') await batch.lchown(e.path, e.uid, e.gid);
+    options.onProgress?.(++done, entries.length, result.bytes);
+  }
+  // Directory times last: adding children moved them.
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    const d = dirs[i]!;
+    clock = repro ? 0n : d.mtimeNs;
+    await batch.lutimes(d.path, clock, clock);
+  }
+  root = await batch.flush();
+  result.root = root;
+  return result;
+}

@@ -1,0 +1,583 @@
+#!/usr/bin/env node
+// The `cafs` command.
+import { realpathSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join, resolve as resolvePath } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { bytesToHex, type Hash } from '@cafs/kv';
+import { Repo, type Commit } from '@cafs/repo';
+import type { FsChange, Info } from '@cafs/fs';
+import { CliError, describeError } from './errors.js';
+import { REPO_DIR, openRepo, repoPath } from './repo-open.js';
+import { importDirectory } from './import.js';
+import { exportAtomic, exportPlain } from './export.js';
+import { fsck } from './fsck.js';
+import { loadGc } from './gc.js';
+
+const hex = (h: Hash): string => bytesToHex(h);
+const out = (s: string): void => {
+  process.stdout.write(s + '\n');
+};
+const json = (v: unknown): void => out(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x instanceof Uint8Array ? hex(x) : x), 2));
+
+interface Global {
+  repo?: string;
+}
+
+let program: Command;
+
+function globals(): Global {
+  return program.opts<Global>();
+}
+
+/** Opens the repository, runs `fn`, closes it. */
+async function withRepo<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
+  const repo = await openRepo(globals().repo);
+  try {
+    return await fn(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
+function example(cmd: Command, text: string): Command {
+  return cmd.addHelpText('after', `\nExample:\n  ${text.split('\n').join('\n  ')}`);
+}
+
+const modeString = (info: { type: string; mode: number }): string => {
+  const t = info.type === 'directory' ? 'd' : info.type === 'symlink' ? 'l' : '-';
+  const m = info.mode & 0o777;
+  const rwx = (b: number): string => (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + (b & 1 ? 'x' : '-');
+  return t + rwx(m >> 6) + rwx((m >> 3) & 7) + rwx(m & 7);
+};
+const timeString = (ns: bigint): string => new Date(Number(ns / 1_000_000n)).toISOString().replace('T', ' ').slice(0, 19);
+
+function splitRef(spec: string): { ref: string; path: string } {
+  const colon = spec.indexOf(':');
+  if (colon < 0) return { ref: spec, path: '/' };
+  return { ref: spec.slice(0, colon), path: spec.slice(colon + 1) || '/' };
+}
+
+async function resolveRoot(repo: Repo, ref: string): Promise<{ root: Hash; commit: Hash | undefined }> {
+  const r = await repo.resolve(ref);
+  return { root: r.root, commit: r.commit };
+}
+
+const normPath = (p: string): string => {
+  const parts = p.split('/').filter((x) => x !== '' && x !== '.');
+  return '/' + parts.join('/');
+};
+
+function summarizeInfo(info: Info | undefined): Record<string, unknown> | undefined {
+  if (info === undefined) return undefined;
+  return { type: info.type, mode: info.mode, size: Number(info.size), mtimeNs: String(info.mtimeNs), target: info.target ? new TextDecoder().decode(info.target) : undefined };
+}
+
+function build(): Command {
+  program = new Command('cafs')
+    .description('cafs: a content-addressed, immutable filesystem with branches, history and merge')
+    .option('--repo <dir>', 'the repository (default: ./.cafs, found by walking up)')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.addHelpText('after', `\nExample:\n  cafs init && cafs import ./site -m "first" && cafs ls -l main`);
+
+  example(
+    program
+      .command('init')
+      .description('create a repository in ./.cafs (or --repo DIR) with a branch "main"')
+      .option('-b, --branch <name>', 'first branch', 'main')
+      .option('--json', 'print the result as JSON')
+      .action(async (o: { branch: string; json?: boolean }) => {
+        const g = globals();
+        const dir = g.repo !== undefined ? (g.repo.endsWith(REPO_DIR) ? resolvePath(g.repo) : join(resolvePath(g.repo), REPO_DIR)) : join(process.cwd(), REPO_DIR);
+        await mkdir(dir, { recursive: true });
+        const repo = await Repo.open({ path: dir });
+        try {
+          if ((await repo.branches()).length > 0) throw new CliError(`a repository exists already in ${dir}`);
+          const commit = await repo.init({ branch: o.branch });
+          if (o.json) json({ path: dir, branch: o.branch, commit: hex(commit) });
+          else out(`initialized an empty cafs repository in ${dir} (branch ${o.branch})`);
+        } finally {
+          await repo.close();
+        }
+      }),
+    'cafs init\ncafs --repo /srv/data init',
+  );
+
+  example(
+    program
+      .command('import')
+      .argument('<dir>', 'the directory to import')
+      .description('record a directory as a new commit on a branch (files, directories, symlinks, modes, times)')
+      .option('-b, --branch <name>', 'the branch to commit to (created if absent)', 'main')
+      .option('-m, --message <msg>', 'the commit message')
+      .option('--reproducible', 'zero times and owners: the same tree gives the same root anywhere')
+      .option('--json', 'print the result as JSON')
+      .action(async (dir: string, o: { branch: string; message?: string; reproducible?: boolean; json?: boolean }) => {
+        await withRepo(async (repo) => {
+          const tty = process.stderr.isTTY === true && !o.json;
+          let bar: { start(t: number, v: number): void; update(v: number, p?: object): void; stop(): void } | undefined;
+          if (tty) {
+            const { default: progress } = await import('cli-progress');
+            bar = new progress.SingleBar({ format: 'importing [{bar}] {value}/{total} entries, {mb} MB', stream: process.stderr, hideCursor: true }, progress.Presets.shades_classic);
+            bar.start(1, 0);
+          }
+          const r = await importDirectory(repo, dir, {
+            reproducible: o.reproducible === true,
+            exclude: [repoPath(globals().repo)],
+            onProgress: bar
+              ? (done, total, bytes) => {
+                  (bar as unknown as { setTotal(n: number): void }).setTotal(total);
+                  bar!.update(done, { mb: (bytes / 1e6).toFixed(1) });
+                }
+              : undefined,
+          });
+          bar?.stop();
+          let parent: Hash | undefined;
+          try {
+            parent = await repo.head(o.branch);
+          } catch {
+            parent = undefined;
+          }
+          const same = parent !== undefined && hex((await repo.readCommit(parent)).root) === hex(r.root);
+          const commit = await repo.commit(o.branch, r.root, o.message ?? `import ${dir}`, { expect: parent });
+          if (o.json) json({ branch: o.branch, commit: hex(commit), root: hex(r.root), files: r.files, dirs: r.dirs, symlinks: r.symlinks, bytes: r.bytes, changed: !same });
+          else out(`${o.branch} ${hex(commit).slice(0, 12)}: ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks, ${r.bytes} bytes${same ? ' (no changes)' : ''}\nroot ${hex(r.root)}`);
+        });
+      }),
+    'cafs import ./site --branch site -m "publish"\ncafs import . --reproducible --json',
+  );
+
+  example(
+    program
+      .command('export')
+      .argument('<ref>', 'what to export: a branch, tag, commit or root, optionally REF:PATH')
+      .argument('<dir>', 'the target directory')
+      .description('write a tree into a directory; refuses to overwrite differing files unless --force')
+      .option('-f, --force', 'overwrite files that differ (plain), or replace unknown entries (--atomic)')
+      .option('--atomic', 'atomic projection: readers see the old tree or the new one, never a mix')
+      .option('--json', 'print the result as JSON')
+      .action(async (spec: string, dir: string, o: { force?: boolean; atomic?: boolean; json?: boolean }) => {
+        await withRepo(async (repo) => {
+          const { ref, path } = splitRef(spec);
+          let { root } = await resolveRoot(repo, ref);
+          if (o.atomic) {
+            if (normPath(path) !== '/') {
+              // Project a subtree: make it the root of a tree of its own.
+              root = await subtreeRoot(repo, root, normPath(path));
+            }
+            const r = await exportAtomic(repo, root, dir, { force: o.force === true });
+            if (o.json) json({ ...r, root: hex(root) });
+            else out(r.changed ? `updated ${dir}: ${r.added} added, ${r.modified} changed, ${r.removed} removed` : `${dir} is up to date (nothing changed)`);
+          } else {
+            const r = await exportPlain(repo, root, normPath(path), dir, { force: o.force === true });
+            if (o.json) json({ ...r, root: hex(root), changed: r.written > 0 });
+            else out(`exported ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks to ${dir} (${r.written} written)`);
+          }
+        });
+      }),
+    'cafs export main ./out\ncafs export --atomic site:/public /var/www/site',
+  );
+
+  example(
+    program
+      .command('ls')
+      .argument('[spec]', 'REF[:PATH]', 'main')
+      .description('list a directory of a tree')
+      .option('-l, --long', 'mode, size, time')
+      .option('-R, --recursive', 'list subdirectories too')
+      .option('--json', 'print entries as JSON')
+      .action(async (spec: string, o: { long?: boolean; recursive?: boolean; json?: boolean }) => {
+        await withRepo(async (repo) => {
+          const { ref, path } = splitRef(spec);
+          const { root } = await resolveRoot(repo, ref);
+          const start = normPath(path);
+          const rows: { path: string; name: string; type: string; mode: number; size: number; mtime: string; target?: string }[] = [];
+          const visit = async (dir: string): Promise<void> => {
+            const st = await repo.fs.stat(root, dir);
+            if (!st.isDirectory()) {
+              const l = await repo.fs.lstat(root, dir);
+              rows.push({ path: dir, name: dir.split('/').pop()!, type: l.type, mode: l.mode & 0o7777, size: Number(l.size), mtime: timeString(l.mtimeNs) });
+              return;
+            }
+            const sub: string[] = [];
+            for (const e of await repo.fs.readdir(root, dir, { withFileTypes: true })) {
+              const p = dir === '/' ? '/' + e.name : dir + '/' + e.name;
+              const l = await repo.fs.lstat(root, p);
+              const row: (typeof rows)[number] = { path: p, name: e.name, type: l.type, mode: l.mode & 0o7777, size: Number(l.size), mtime: timeString(l.mtimeNs) };
+              if (l.type === 'symlink') row.target = await repo.fs.readlink(root, p);
+              rows.push(row);
+              if (o.recursive && l.type === 'directory') sub.push(p);
+            }
+            for (const s of sub) await visit(s);
+          };
+          await visit(start);
+          if (o.json) return json(rows);
+          for (const r of rows) {
+            const name = o.recursive ? r.path : r.name;
+            const shown = r.type === 'directory' ? name + '/' : name;
+            if (o.long) out(`${modeString(r)} ${String(r.size).padStart(10)} ${r.mtime} ${shown}${r.target !== undefined ? ' -> ' + r.target : ''}`);
+            else out(shown);
+          }
+        });
+      }),
+    'cafs ls -l main:/src\ncafs ls -R v1.0',
+  );
+
+  example(
+    program
+      .command('cat')
+      .argument('<spec>', 'REF:PATH')
+      .description("print a file's content")
+      .action(async (spec: string) => {
+        await withRepo(async (repo) => {
+          const { ref, path } = splitRef(spec);
+          if (normPath(path) === '/') throw new CliError('cat needs REF:PATH');
+          const { root } = await resolveRoot(repo, ref);
+          const st = await repo.fs.stat(root, path);
+          if (st.isDirectory()) throw new CliError(`${path} is a directory`);
+          for await (const piece of repo.fs.stream(root, path)) {
+            if (!process.stdout.write(piece)) await new Promise((r) => process.stdout.once('drain', r));
+          }
+        });
+      }),
+    'cafs cat main:/README.md\ncafs cat main~2:/etc/config.json | jq .',
+  );
+
+  example(
+    program
+      .command('stat')
+      .argument('<spec>', 'REF[:PATH]')
+      .description('show the metadata of a path (and the ref it resolves to)')
+      .option('--json', 'print as JSON')
+      .action(async (spec: string, o: { json?: boolean }) => {
+        await withRepo(async (repo) => {
+          const { ref, path } = splitRef(spec);
+          const { root, commit } = await resolveRoot(repo, ref);
+          const st = await repo.fs.lstat(root, normPath(path));
+          const info = {
+            path: normPath(path),
+            type: st.type,
+            mode: '0' + (st.mode & 0o7777).toString(8),
+            size: Number(st.size),
+            blocks: Number(st.blocks),
+            uid: st.uid,
+            gid: st.gid,
+            mtime: st.mtime.toISOString(),
+            mtimeNs: String(st.mtimeNs),
+            ctimeNs: String(st.ctimeNs),
+            target: st.type === 'symlink' ? await repo.fs.readlink(root, normPath(path)) : undefined,
+            root: hex(root),
+            commit: commit ? hex(commit) : undefined,
+          };
+          if (o.json) return json(info);
+          for (const [k, v] of Object.entries(info)) if (v !== undefined) out(`${k.padEnd(8)} ${v}`);
+        });
+      }),
+    'cafs stat main:/README.md',
+  );
+
+  example(
+    program
+      .command('diff')
+      .argument('<a>', 'first ref')
+      .argument('<b>', 'second ref')
+      .argument('[path]', 'only below this path')
+      .description('what changed from A to B')
+      .option('--stat', 'counts of added, removed and changed paths, and changed bytes')
+      .option('--name-status', 'one line per path: A, D, M or R and the path')
+      .option('--json', 'print changes as JSON')
+      .action(async (a: string, b: string, path: string | undefined, o: { stat?: boolean; nameStatus?: boolean; json?: boolean }) => {
+        await withRepo(async (repo) => {
+          const ra = await resolveRoot(repo, a);
+          const rb = await resolveRoot(repo, b);
+          const changes: FsChange[] = [];
+          for await (const c of repo.fs.diff(ra.root, rb.root, { ranges: true, renames: true, ...(path ? { path: normPath(path) } : {}) })) changes.push(c);
+          const letter = { add: 'A', remove: 'D', change: 'M', rename: 'R' } as const;
+          if (o.json) {
+            return json(changes.map((c) => ({ op: c.op, path: c.path, from: c.from, left: summarizeInfo(c.left), right: summarizeInfo(c.right), ranges: c.ranges?.map((r) => [Number(r.start), Number(r.end)]) })));
+          }
+          if (o.stat) {
+            const n = { add: 0, remove: 0, change: 0, rename: 0 };
+            let bytes = 0n;
+            for (const c of changes) {
+              n[c.op]++;
+              if (o.stat) for (const r of c.ranges ?? []) bytes += r.end - r.start;
+              if (c.op === 'add' && c.right?.type === 'file') bytes += c.right.size;
+              if (c.op === 'remove' && c.left?.type === 'file') bytes += c.left.size;
+            }
+            out(`${changes.length} paths changed: ${n.add} added, ${n.remove} removed, ${n.change} changed, ${n.rename} renamed; ${bytes} bytes differ`);
+            return;
+          }
+          for (const c of changes) {
+            if (o.nameStatus) out(`${letter[c.op]}\t${c.op === 'rename' ? c.from + '\t' : ''}${c.path}`);
+            else {
+              const t = (c.right ?? c.left)!.type === 'directory' && c.path !== '/' ? '/' : '';
+              const detail =
+                c.op === 'rename'
+                  ? ` (from ${c.from})`
+                  : c.ranges && c.ranges.length > 0
+                    ? ` bytes ${c.ranges.map((r) => `${r.start}-${r.end}`).join(',')}`
+                    : c.op === 'change' && c.left && c.right && c.left.mode !== c.right.mode
+                      ? ` mode ${c.left.mode.toString(8)} -> ${c.right.mode.toString(8)}`
+                      : '';
+              out(`${letter[c.op]} ${c.path}${t}${detail}`);
+            }
+          }
+        });
+      }),
+    'cafs diff main~1 main\ncafs diff v1 v2 /src --name-status',
+  );
+
+  example(
+    program
+      .command('log')
+      .argument('[ref]', 'branch or ref', 'main')
+      .description('history, newest first')
+      .option('-n, --max-count <n>', 'at most this many commits')
+      .option('--oneline', 'one line per commit')
+      .option('--json', 'print commits as JSON')
+      .action(async (ref: string, o: { maxCount?: string; oneline?: boolean; json?: boolean }) => {
+        await withRepo(async (repo) => {
+          const limit = o.maxCount === undefined ? undefined : Number(o.maxCount);
+          if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new CliError(`bad --max-count ${o.maxCount}`);
+          const rows: { commit: string; root: string; parents: string[]; time: string; author?: string; message: string }[] = [];
+          for await (const e of repo.log(ref, limit === undefined ? {} : { limit })) {
+            const c: Commit = e.commit;
+            rows.push({ commit: hex(e.hash), root: hex(c.root), parents: c.parents.map(hex), time: new Date(Number(c.timeNs / 1_000_000n)).toISOString(), author: c.author, message: c.message });
+          }
+          if (o.json) return json(rows);
+          for (const r of rows) {
+            if (o.oneline) out(`${r.commit.slice(0, 12)} ${r.message.split('\n')[0]}`);
+            else {
+              out(`commit ${r.commit}${r.parents.length > 1 ? '\nMerge:  ' + r.parents.map((p) => p.slice(0, 12)).join(' ') : ''}`);
+              if (r.author) out(`Author: ${r.author}`);
+              out(`Date:   ${r.time}\nRoot:   ${r.root}\n\n    ${r.message.split('\n').join('\n    ')}\n`);
+            }
+          }
+        });
+      }),
+    'cafs log\ncafs log feature --oneline -n 5',
+  );
+
+  example(
+    program
+      .command('branch')
+      .argument('[name]', 'create this branch')
+      .argument('[from]', 'at this ref', 'main')
+      .description('list branches, create one (NAME [FROM]) or delete one (-d NAME)')
+      .option('-d, --delete', 'delete the branch')
+      .option('--json', 'print as JSON')
+      .action(async (name: string | undefined, from: string, o: { delete?: boolean; json?: boolean }) => {
+        await withRepo(async (repo) => {
+          if (name === undefined) {
+            if (o.delete) throw new CliError('branch -d needs a name');
+            const list = await repo.branches();
+            if (o.json) return json(list.map((b) => ({ name: b.name, commit: hex(b.commit) })));
+            for (const b of list) out(`${b.name}\t${hex(b.commit).slice(0, 12)}`);
+            return;
+          }
+          if (o.delete) {
+            await repo.deleteBranch(name);
+            if (o.json) json({ deleted: name });
+            else out(`deleted branch ${name}`);
+            return;
+          }
+          const c = await repo.createBranch(name, from);
+          if (o.json) json({ name, commit: hex(c) });
+          else out(`created branch ${name} at ${hex(c).slice(0, 12)}`);
+        });
+      }),
+    'cafs branch\ncafs branch feature main\ncafs branch -d feature',
+  );
+
+  example(
+    program
+      .command('tag')
+      .argument('[name]', 'create this tag')
+      .argument('[ref]', 'at this ref', 'main')
+      .description('list tags, create one (NAME [REF]) or delete one (-d NAME)')
+      .option('-d, --delete', 'delete the tag')
+      .option('--json', 'print as JSON')
+      .action(async (name: string | undefined, ref: string, o: { delete?: boolean; json?: boolean }) => {
+        await withRepo(async (repo) => {
+          if (name === undefined) {
+            if (o.delete) throw new CliError('tag -d needs a name');
+            const list = await repo.tags();
+            if (o.json) return json(list.map((b) => ({ name: b.name, commit: hex(b.commit) })));
+            for (const b of list) out(`${b.name}\t${hex(b.commit).slice(0, 12)}`);
+            return;
+          }
+          if (o.delete) {
+            await repo.deleteTag(name);
+            if (o.json) json({ deleted: name });
+            else out(`deleted tag ${name}`);
+            return;
+          }
+          const c = await repo.createTag(name, ref);
+          if (o.json) json({ name, commit: hex(c) });
+          else out(`tagged ${hex(c).slice(0, 12)} as ${name}`);
+        });
+      }),
+    'cafs tag v1.0 main\ncafs tag -d v1.0',
+  );
+
+  example(
+    program
+      .command('merge')
+      .argument('<ref>', 'what to merge')
+      .description('merge REF into a branch (fast-forward when possible, else three-way)')
+      .option('-b, --branch <name>', 'the branch to merge into', 'main')
+      .option('-m, --message <msg>', 'the merge commit message')
+      .option('--allow-conflicts', 'commit even with conflicts (they keep the branch\'s side)')
+      .option('--json', 'print the result as JSON')
+      .action(async (ref: string, o: { branch: string; message?: string; allowConflicts?: boolean; json?: boolean }) => {
+        await withRepo(async (repo) => {
+          const r = await repo.merge(o.branch, ref, { message: o.message ?? `merge ${ref} into ${o.branch}`, allowConflicts: o.allowConflicts === true });
+          const res = r as unknown as { commit?: Hash; fastForward?: boolean; conflicts: { kind: string; path: string }[] };
+          const conflicts = res.conflicts.map((c) => ({ kind: c.kind, path: c.path }));
+          if (o.json) json({ commit: res.commit ? hex(res.commit) : undefined, fastForward: res.fastForward, conflicts });
+          else {
+            for (const c of conflicts) process.stderr.write(`CONFLICT (${c.kind}): ${c.path}\n`);
+            if (res.commit) out(`merged ${ref} into ${o.branch}: ${hex(res.commit).slice(0, 12)}${res.fastForward ? ' (fast-forward)' : ''}`);
+          }
+          if (!res.commit && conflicts.length > 0) throw new CliError(`merge of ${ref} into ${o.branch} has ${conflicts.length} conflicts; nothing committed (use --allow-conflicts)`);
+        });
+      }),
+    'cafs merge feature\ncafs merge main --branch release -m "sync"',
+  );
+
+  example(
+    program
+      .command('gc')
+      .description('delete blobs no branch, tag or retained history reaches')
+      .option('--full', 'a full mark and sweep (default incremental)')
+      .option('--keep-last <n>', 'keep only the last N commits of each branch')
+      .option('--dry-run', 'report what would be deleted')
+      .option('--json', 'print the report as JSON')
+      .action(async (o: { full?: boolean; keepLast?: string; dryRun?: boolean; json?: boolean }) => {
+        await withRepo(async (repo) => {
+          const gc = await loadGc();
+          const r = await gc(repo, { mode: o.full ? 'full' : 'incremental', keepLast: o.keepLast === undefined ? undefined : Number(o.keepLast), dryRun: o.dryRun === true, graceMs: 0 });
+          if (o.json) return json(r);
+          out(`${r.dryRun ? 'would delete' : 'deleted'} ${r.blobsDeleted} blobs (${r.bytesDeleted} bytes), kept ${r.blobsKept}; ${r.mode}${r.fallback ? ' (' + r.fallback + ')' : ''}, ${Math.round(r.durationMs)} ms`);
+        });
+      }),
+    'cafs gc\ncafs gc --keep-last 10 --dry-run',
+  );
+
+  example(
+    program
+      .command('fsck')
+      .description('check that every reachable blob is present and matches its hash')
+      .option('--json', 'print the report as JSON')
+      .action(async (o: { json?: boolean }) => {
+        await withRepo(async (repo) => {
+          const r = await fsck(repo);
+          if (o.json) json(r);
+          else {
+            for (const m of r.missing) out(`missing ${m}`);
+            for (const c of r.corrupt) out(`corrupt ${c}`);
+            out(`${r.commits} commits, ${r.roots} roots, ${r.nodes} nodes, ${r.dataBlobs} data blobs: ${r.ok ? 'ok' : 'DAMAGED'}`);
+          }
+          if (!r.ok) throw new CliError(`fsck: ${r.missing.length} missing, ${r.corrupt.length} corrupt blobs`);
+        });
+      }),
+    'cafs fsck',
+  );
+
+  example(
+    program
+      .command('serve')
+      .description('serve the repository over HTTP (read-only): /r/<root>/<path>, /b/<branch>/<path>, /diff/<a>..<b>')
+      .option('-p, --port <n>', 'port', '8080')
+      .option('--host <addr>', 'address to listen on', '127.0.0.1')
+      .action(async (o: { port: string; host: string }) => {
+        const { serve } = await import('./http.js');
+        const repo = await openRepo(globals().repo);
+        const server = await serve(repo, { port: Number(o.port), host: o.host });
+        const addr = server.address() as { port: number };
+        out(`serving on http://${o.host}:${addr.port}/`);
+        await new Promise<void>((resolve) => {
+          const stop = (): void => {
+            server.close(() => resolve());
+            server.closeAllConnections?.();
+          };
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await repo.close();
+      }),
+    'cafs serve --port 8080\ncurl localhost:8080/b/main/README.md',
+  );
+
+  example(
+    program
+      .command('mount')
+      .argument('<ref>')
+      .argument('<dir>')
+      .description('mount a branch as a real filesystem (FUSE): not available yet')
+      .option('--ro', 'read-only')
+      .action(async () => {
+        throw new CliError('mount is not available yet (the FUSE layer, packages/fuse, is being written)');
+      }),
+    'cafs mount main /mnt/cafs',
+  );
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  // `cafs log | head`: a closed pipe ends the command quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+  const cmd = build();
+  try {
+    await cmd.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; usage errors were printed by commander.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : err.exitCode || 2;
+    }
+    const d = describeError(err);
+    process.stderr.write(`cafs: ${d.line}\n`);
+    if (!d.user && process.env['CAFS_DEBUG']) process.stderr.write(String((err as Error).stack) + '\n');
+    return d.exitCode;
+  }
+}
+
+/** A tree whose root is the directory `path` of `root`. */
+async function subtreeRoot(repo: Repo, root: Hash, path: string): Promise<Hash> {
+  const st = await repo.fs.stat(root, path);
+  if (!st.isDirectory()) throw new CliError(`${path} is not a directory`);
+  // Move the subtree up within a copy of the source root: blobs are shared, nothing is rewritten.
+  let r = root;
+  const top = await repo.fs.readdir(root, '/');
+  const hold = '/..cafs-subtree';
+  r = await repo.fs.rename(r, path, hold);
+  for (const n of top) if ('/' + n !== hold) r = await repo.fs.rm(r, '/' + n, { recursive: true, force: true });
+  const b2 = repo.fs.batch(r);
+  for (const n of await b2.readdir(hold)) await b2.rename(hold + '/' + n, '/' + n);
+  await b2.rmdir(hold);
+  await b2.chmod('/', st.mode & 0o7777);
+  return b2.flush();
+}
+
+const isMain = (() => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+})();
+if (isMain) {
+  main().then((code) => {
+    process.exitCode = code;
+  });
+}
