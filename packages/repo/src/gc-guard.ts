@@ -39,6 +39,8 @@ export class GcGuard implements BlobStore {
   readonly inner: BlobStore;
   /** Hex hash -> time of the latest put through this guard, since the last collection examined it. */
   private readonly journal = new Map<string, number>();
+  /** Roots held in memory (e.g. a Drive's uncommitted working root): retained like pins. */
+  private readonly held = new Map<string, { hash: Hash; n: number }>();
   /** A delete the collector is running: puts wait for it, so that a put is never undone. */
   private deleting: Promise<void> | undefined;
   private protectFrom = Infinity;
@@ -121,6 +123,30 @@ export class GcGuard implements BlobStore {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  /**
+   * Keeps `root` (a filesystem root or a commit) through collections, like a pin but in memory
+   * only (nothing is written): for a writer's working root that is not committed yet. Returns
+   * the release function; holds are counted.
+   */
+  hold(root: Hash): () => void {
+    const id = bytesToHex(root);
+    const h = this.held.get(id);
+    if (h !== undefined) h.n++;
+    else this.held.set(id, { hash: root.slice(), n: 1 });
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const e = this.held.get(id);
+      if (e !== undefined && --e.n === 0) this.held.delete(id);
+    };
+  }
+
+  /** The roots held now. */
+  heldRoots(): Hash[] {
+    return [...this.held.values()].map((h) => h.hash);
   }
 
   // ---- the collector's side ----

@@ -4,9 +4,17 @@
 // retained root; every data blob an extent of those trees references; and the collector's own
 // state (a state blob named 'refs/gc/state' and the nodes of its meta tree). Retained: every
 // branch head and, per branch, the history the options keep (keepLast / keepNewerThan, default
-// all of it); every tag's commit; every pinned root or commit ('refs/pins/<hex>' names and
-// `options.pins`); and, conservatively, whatever any other name under the names table holds.
-// Everything else is deleted, except blobs the GcGuard protects (see gc-guard.ts).
+// all of it); every tag's commit; every pinned root or commit ('refs/pins/<hex>' names,
+// `options.pins`, and roots held in memory through the guard); and, conservatively, whatever
+// any other name in the names table holds. Everything else is deleted, except blobs the
+// GcGuard protects.
+//
+// Safety rule (writers running during a collection): every writer goes through one GcGuard
+// (`guardStore(store)`, the store the Repo is built on). A collection never deletes a blob put
+// through the guard at or after `start - graceMs` (default 60 s), `start` being when it began;
+// in particular never one written during it. Writers must build on retained roots (a branch
+// head, tag, retained commit, pin or held root) and make what they build reachable (commit,
+// tag, pin or `guard.hold`) within the grace period. See gc-guard.ts.
 //
 // Full mode marks the live set by walking every retained tree once (shared subtrees once) and
 // sweeps `store.hashes()`.
@@ -15,12 +23,14 @@
 // previous collection persisted its retained set P (commits, roots, each branch's head) and a
 // count of references to every live data blob (per distinct live leaf) in a meta tree. Every
 // stored blob is then in live(P) or in the guard's journal (written since). So the candidates
-// are: nodes only on the dropped side of `changedNodes(dropped root, successor)` for roots of
-// P no longer retained, the data blobs of dropped leaves, dropped commits, the old meta
-// nodes and state, and the journal. A candidate is deleted only if it is not live now, which is
-// checked exactly and cheaply: a node x is in tree r iff descending r towards x's last key
-// reaches x's hash at x's level (nodes are unique within a tree); a data blob is live iff its
-// reference count, updated by the leaves that entered and left the live set, is positive.
+// are: nodes only on the dropped side of a node diff (`nodeDiff`, Tree.changedNodes without
+// reading entries) of each root of P no longer retained against its branch's head, the data
+// blobs of dropped leaves, dropped commits, the old meta nodes and state, and the journal. A
+// candidate is deleted only if it is not live now, which is checked exactly and cheaply: a node
+// x is in tree r iff descending r towards x's last key reaches x's hash at x's level (nodes are
+// unique within a tree); a data blob is live iff its reference count, updated by the leaves
+// that entered and left the live set, is positive. Without a guard, or when the guard has not
+// journaled every write since the state was written (a new process), it runs a full collection.
 import { Encoder, decode } from 'cbor-x';
 import {
   BlobNotFoundError,
@@ -60,7 +70,7 @@ export interface GcOptions {
   keepLast?: number | undefined;
   /** Keep the commits of each branch newer than this. With keepLast too, a commit either keeps is kept. */
   keepNewerThan?: Date | undefined;
-  /** More roots (or commits) to keep, besides the 'refs/pins/' names. */
+  /** More roots (or commits) to keep, besides the 'refs/pins/' names and the guard's held roots. */
   pins?: readonly Hash[] | undefined;
   /** Spare blobs put through the guard less than this long before the collection began (default 60 s). */
   graceMs?: number | undefined;
@@ -485,7 +495,10 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
   const privateTree = (): Tree => (ownTree ??= new Tree(repo.store, { cacheBytes: options.cacheBytes ?? 64 * 1024 * 1024 }));
   try {
     const state = await readGcState(repo);
-    const now = await retain(repo, options);
+    // Retention is read after `begin`: a root named or held before this point is retained, one
+    // named later was built from blobs the guard protects (see the rule in gc-guard.ts).
+    const held = guard?.heldRoots() ?? [];
+    const now = await retain(repo, held.length === 0 ? options : { ...options, pins: [...(options.pins ?? []), ...held] });
     const t1 = performance.now();
     let fallback: string | undefined;
     if (options.mode === 'full') fallback = undefined;

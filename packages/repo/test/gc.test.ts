@@ -147,3 +147,23 @@ describe('gc: what is kept and what is freed', () => {
     expect(real.blobsKept).toBe(dry.blobsKept);
   });
 });
+
+describe('gc: roots held in memory', () => {
+  it('keeps a held (uncommitted) root until it is released', async () => {
+    const { repo, guard, inner } = guardedRepo();
+    await repo.init();
+    const base = await repo.resolve('main');
+    const working = await repo.fs.writeFile(base.root, '/draft.bin', big(3));
+    const release = guard.hold(working);
+    const r = await gc(repo, { graceMs: 0 });
+    expect(r.rootsRetained).toBe(2);
+    await readAll(inner, working);
+    release();
+    release(); // idempotent
+    const r2 = await gc(repo, { graceMs: 0 });
+    expect(r2.mode).toBe('incremental');
+    expect(r2.bytesDeleted).toBeGreaterThan(3000);
+    await expect(readAll(inner, working)).rejects.toThrow();
+    await readAll(inner, base.root);
+  });
+});
