@@ -29,8 +29,10 @@ export const REDIS_MAX_BLOB_SIZE = 64 * 1024 * 1024;
 export interface RedisBlobStoreOptions extends BlobStoreOptions {
   /**
    * Prepended to every key so several repositories share one cluster (default "cafs:", or the
-   * URL's ?prefix=). Blobs live under `<prefix>b:<32 hash bytes>`. Must not contain `{` or `}`
-   * (a hash tag would put every blob in one slot).
+   * URL's ?prefix=). Blobs live under `<prefix>b:<hash in base64url, 43 characters>`. Must not
+   * contain `{` or `}` (a hash tag would put every blob in one slot). Base64url, not the raw
+   * bytes: raw bytes may hold `{`/`}`, where client libraries compute hash slots differently
+   * from the server.
    */
   prefix?: string | undefined;
   /** Commands per pipeline round trip (default 512). */
@@ -48,6 +50,9 @@ export function checkPrefix(prefix: string): string {
 
 type Reply = [Error | null, unknown];
 
+/** Characters of a hash in base64url without padding. */
+const KEY_HASH_CHARS = 43;
+
 /**
  * Blobs on Redis: `put` is SET NX (storing the same blob twice is a no-op on the server), batches
  * are pipelined, one pipeline per master holding the keys' slots, all masters in parallel.
@@ -60,6 +65,7 @@ export class RedisBlobStore implements BlobStore {
   readonly prefix: string;
   readonly connection: RedisConnection;
   private readonly keyPrefix: Buffer;
+  private readonly keyText: string;
   private readonly verify: boolean;
   private readonly pipelineCommands: number;
   private readonly pipelineBytes: number;
@@ -68,7 +74,8 @@ export class RedisBlobStore implements BlobStore {
   constructor(connection: RedisConnection, options: RedisBlobStoreOptions = {}) {
     this.connection = connection.acquire();
     this.prefix = checkPrefix(options.prefix ?? connection.prefix ?? 'cafs:');
-    this.keyPrefix = Buffer.from(this.prefix + 'b:', 'utf8');
+    this.keyText = this.prefix + 'b:';
+    this.keyPrefix = Buffer.from(this.keyText, 'utf8');
     this.verify = options.verify ?? true;
     this.maxBlobSize = options.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE;
     if (!(Number.isInteger(this.maxBlobSize) && this.maxBlobSize >= 0 && this.maxBlobSize <= REDIS_MAX_BLOB_SIZE)) {
@@ -94,8 +101,8 @@ export class RedisBlobStore implements BlobStore {
   }
 
   /** The Redis key of a blob. */
-  key(hash: Hash): Buffer {
-    return Buffer.concat([this.keyPrefix, hash]);
+  key(hash: Hash): string {
+    return this.keyText + Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('base64url');
   }
 
   async put(bytes: Uint8Array, options?: BlobStoreOperationOptions): Promise<Hash> {
@@ -180,7 +187,9 @@ export class RedisBlobStore implements BlobStore {
           );
           cursor = next.toString();
           for (const k of keys) {
-            if (k.length === plen + HASH_BYTES) out.push(new Uint8Array(k.buffer, k.byteOffset + plen, HASH_BYTES));
+            if (k.length !== plen + KEY_HASH_CHARS) continue;
+            const h = Buffer.from(k.subarray(plen).toString('latin1'), 'base64url');
+            if (h.length === HASH_BYTES) out.push(new Uint8Array(h.buffer, h.byteOffset, HASH_BYTES));
           }
         } while (cursor !== '0');
       }),
@@ -206,18 +215,44 @@ export class RedisBlobStore implements BlobStore {
    */
   private async batch(
     op: string,
-    keys: Buffer[],
-    add: (p: ChainableCommander, key: Buffer, index: number) => void,
+    keys: string[],
+    add: (p: ChainableCommander, key: string, index: number) => void,
     size: (index: number) => number,
     options: BlobStoreOperationOptions | undefined,
   ): Promise<Reply[]> {
     this.checkOpen();
     const client = this.client;
+    const replies = new Array<Reply>(keys.length);
+    await withDeadline(op, this.connection.timeout, options?.signal, async () => {
+      // Every command here is idempotent (SET NX, EXISTS, UNLINK): when a slot moved (MOVED/ASK,
+      // e.g. a stale slot map after a master came back), refresh the map and run the batch again.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.runChunks(client, keys, add, size, replies);
+          return;
+        } catch (err) {
+          if (!(client instanceof Cluster) || attempt >= 3 || !/^(MOVED|ASK) /.test((err as Error)?.message ?? '')) throw err;
+          await new Promise<void>((resolve) => client.refreshSlotsCache(() => resolve()));
+        }
+      }
+    });
+    return replies;
+  }
+
+  private async runChunks(
+    client: RedisBlobStore['client'],
+    keys: string[],
+    add: (p: ChainableCommander, key: string, index: number) => void,
+    size: (index: number) => number,
+    replies: Reply[],
+  ): Promise<void> {
     const groups = new Map<string, number[]>();
     if (client instanceof Cluster) {
       const slots = client.slots;
       keys.forEach((key, i) => {
-        const owner = slots[keySlot(key)]?.[0] ?? '?';
+        const slot = keySlot(Buffer.from(key, 'utf8'));
+        // Unknown owner: one group per slot, so a pipeline never mixes masters.
+        const owner = slots[slot]?.[0] ?? `?${slot}`;
         let g = groups.get(owner);
         if (g === undefined) groups.set(owner, (g = []));
         g.push(i);
@@ -239,23 +274,19 @@ export class RedisBlobStore implements BlobStore {
       }
       if (chunk.length > 0) chunks.push(chunk);
     }
-    const replies = new Array<Reply>(keys.length);
-    await withDeadline(op, this.connection.timeout, options?.signal, async () => {
-      await Promise.all(
-        chunks.map(async (chunk) => {
-          const p = client.pipeline();
-          for (const i of chunk) add(p, keys[i]!, i);
-          const res = await p.exec();
-          if (res === null) throw new Error('pipeline discarded');
-          chunk.forEach((i, j) => {
-            const r = res[j] as Reply;
-            if (r[0] !== null) throw r[0];
-            replies[i] = r;
-          });
-        }),
-      );
-    });
-    return replies;
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        const p = client.pipeline();
+        for (const i of chunk) add(p, keys[i]!, i);
+        const res = await p.exec();
+        if (res === null) throw new Error('pipeline discarded');
+        chunk.forEach((i, j) => {
+          const r = res[j] as Reply;
+          if (r[0] !== null) throw r[0];
+          replies[i] = r;
+        });
+      }),
+    );
   }
 
   private checkSize(bytes: Uint8Array): void {

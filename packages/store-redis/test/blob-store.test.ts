@@ -66,6 +66,26 @@ describe('RedisBlobStore', () => {
     }
   });
 
+  it('100k blobs spread across the three masters within 20% of each other', async () => {
+    const store = new RedisBlobStore(connection, { prefix: freshPrefix() });
+    const dbsize = () => cluster.nodes.map((_, i) => Number(cluster.cli(i, 'dbsize').trim()));
+    try {
+      const before = dbsize();
+      const hashes: Hash[] = [];
+      for (let start = 0; start < 100_000; start += 10_000) {
+        const blobs = Array.from({ length: 10_000 }, (_, i) => new TextEncoder().encode(`spread ${start + i}`));
+        hashes.push(...(await store.putMany(blobs)));
+      }
+      const per = dbsize().map((n, i) => n - before[i]!);
+      expect(per.reduce((a, b) => a + b, 0)).toBe(100_000);
+      console.log(`100k blobs per master: ${per.join(', ')}`);
+      expect(Math.max(...per) / Math.min(...per)).toBeLessThan(1.2);
+      await store.delete(hashes);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('an unreachable cluster is ERR_STORE_UNAVAILABLE quickly, not a hang', async () => {
     const t0 = Date.now();
     await expect(RedisBlobStore.connect('redis://127.0.0.1:1,127.0.0.1:2', { connectTimeout: 1000 })).rejects.toMatchObject({
