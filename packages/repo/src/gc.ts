@@ -198,8 +198,17 @@ async function retain(repo: Repo, options: GcOptions): Promise<Retention> {
   const cutoff = options.keepNewerThan === undefined ? undefined : BigInt(options.keepNewerThan.getTime()) * 1_000_000n;
   const keepAll = keepLast === undefined && cutoff === undefined;
 
+  // One pass over the names table.
   const branches: [string, Hash][] = [];
-  for await (const [name, h] of repo.names.list(BRANCH_PREFIX)) branches.push([name.slice(BRANCH_PREFIX.length), h]);
+  const tags: Hash[] = [];
+  const pinned: Hash[] = [];
+  const others: Hash[] = [];
+  for await (const [name, h] of repo.names.list('')) {
+    if (name.startsWith(BRANCH_PREFIX)) branches.push([name.slice(BRANCH_PREFIX.length), h]);
+    else if (name.startsWith(TAG_PREFIX)) tags.push(h);
+    else if (name.startsWith(PIN_PREFIX)) pinned.push(h);
+    else if (!name.startsWith(GC_PREFIX)) others.push(h); // another feature's refs: keep what they name
+  }
   for (const [branch, head] of branches) {
     options.signal?.throwIfAborted();
     const headCommit = await repo.readCommit(head);
@@ -225,14 +234,7 @@ async function retain(repo: Repo, options: GcOptions): Promise<Retention> {
       }
     }
   }
-  for await (const [, h] of repo.names.list(TAG_PREFIX)) await addTarget(h);
-  for await (const [, h] of repo.names.list(PIN_PREFIX)) await addTarget(h);
-  for (const h of options.pins ?? []) await addTarget(h);
-  // Names this module does not know (another feature's refs): keep what they name.
-  for await (const [name, h] of repo.names.list('')) {
-    if (name.startsWith(BRANCH_PREFIX) || name.startsWith(TAG_PREFIX) || name.startsWith(PIN_PREFIX) || name.startsWith(GC_PREFIX)) continue;
-    await addTarget(h);
-  }
+  for (const h of [...tags, ...pinned, ...(options.pins ?? []), ...others]) await addTarget(h);
   return r;
 }
 
@@ -480,6 +482,8 @@ interface Plan {
   liveCount: number;
   /** Size of the live set, the state blob left out. */
   meta: Hash;
+  /** Sizes of doomed blobs the plan has read already (hex -> bytes). */
+  sizes?: Map<string, number>;
 }
 
 async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
@@ -528,7 +532,10 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
       options.signal?.throwIfAborted();
       const batch = list.slice(i, i + 1024);
       const sizes = new Map<string, number>();
-      const lengths = await Promise.all(batch.map(async (h) => (await tryGet(repo.store, h))?.length ?? 0));
+      const known = plan.sizes;
+      const lengths = await Promise.all(
+        batch.map(async (h) => known?.get(bytesToHex(h)) ?? (await tryGet(repo.store, h))?.length ?? 0),
+      );
       batch.forEach((h, j) => sizes.set(bytesToHex(h), lengths[j]!));
       let gone: Hash[];
       if (guard === undefined) {
@@ -814,5 +821,10 @@ async function planIncremental(
     if (!(await aliveNow(id, h))) doomed.set(id, h);
   }
   const candidates = new Set([...leaving.keys(), ...journal.map((h) => bytesToHex(h))]).size + 1;
-  return { mode: 'incremental', doomed, candidates, liveCount, meta };
+  const sizes = new Map<string, number>();
+  for (const id of doomed.keys()) {
+    const n = tree.nodes.cached(id);
+    if (n !== undefined && n.id !== EMPTY_ID) sizes.set(id, n.bytes.length);
+  }
+  return { mode: 'incremental', doomed, candidates, liveCount, meta, sizes };
 }
