@@ -348,3 +348,38 @@ describe('cafs serve', () => {
     expect((await fetch(`${base}/b/main/index.html`, { method: 'PUT', body: 'x' })).status).toBe(405);
   });
 });
+
+describe('cafs watch', () => {
+  it('imports, then commits a snapshot when the directory changes', async () => {
+    const repoDir = join(work, 'watch');
+    mkdirSync(join(repoDir, 'notes'), { recursive: true });
+    writeFileSync(join(repoDir, 'notes', 'a.txt'), 'a\n');
+    await ok(repoDir, 'init');
+    const child = spawn(process.execPath, [BIN, 'watch', 'notes', '--debounce', '100'], { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr!.on('data', (d: Buffer) => {
+      buf += d.toString();
+    });
+    let buf = '';
+    const waitFor = (re: RegExp): Promise<void> =>
+      new Promise((res, rej) => {
+        const check = (): void => {
+          if (re.test(buf)) res();
+        };
+        child.stdout!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          check();
+        });
+        child.once('exit', (c) => rej(new Error(`watch exited ${c}: ${buf}`)));
+        setTimeout(() => rej(new Error(`no ${re} in: ${buf}`)), 15_000);
+        check();
+      });
+    await waitFor(/watching notes/);
+    writeFileSync(join(repoDir, 'notes', 'b.txt'), 'b\n');
+    await waitFor(/snapshot \(2 files\)/);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await ok(repoDir, 'cat', 'main:/b.txt')).toBe('b\n');
+    expect(JSON.parse(await ok(repoDir, 'log', '--json')).length).toBe(3);
+  });
+});

@@ -492,13 +492,20 @@ function build(): Command {
   example(
     program
       .command('serve')
+      .argument('[branches...]', 'serve only these branches under /b/ (default: all)')
       .description('serve the repository over HTTP (read-only): /r/<root>/<path>, /b/<branch>/<path>, /diff/<a>..<b>')
-      .option('-p, --port <n>', 'port', '8080')
+      .option('-p, --port <n>', 'port (0: any free port)', '8080')
       .option('--host <addr>', 'address to listen on', '127.0.0.1')
-      .action(async (o: { port: string; host: string }) => {
+      .action(async (branches: string[], o: { port: string; host: string }) => {
         const { serve } = await import('./http.js');
+        const port = Number(o.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`bad port ${o.port}`);
         const repo = await openRepo(globals().repo);
-        const server = await serve(repo, { port: Number(o.port), host: o.host });
+        for (const b of branches) await repo.head(b);
+        const server = await serve(repo, { port, host: o.host, branches: branches.length > 0 ? branches : undefined }).catch(async (err: unknown) => {
+          await repo.close();
+          throw new CliError(`cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
+        });
         const addr = server.address() as { port: number };
         out(`serving on http://${o.host}:${addr.port}/`);
         await new Promise<void>((resolve) => {
@@ -511,7 +518,66 @@ function build(): Command {
         });
         await repo.close();
       }),
-    'cafs serve --port 8080\ncurl localhost:8080/b/main/README.md',
+    'cafs serve --port 8080\ncurl localhost:8080/b/main/README.md\ncafs serve site --port 0',
+  );
+
+  example(
+    program
+      .command('watch')
+      .argument('<dir>', 'the directory to watch')
+      .description('import DIR, then commit a snapshot whenever it changes (file-system notifications)')
+      .option('-b, --branch <name>', 'the branch to commit to', 'main')
+      .option('--debounce <ms>', 'wait this long after the last change', '300')
+      .option('--reproducible', 'zero times and owners')
+      .action(async (dir: string, o: { branch: string; debounce: string; reproducible?: boolean }) => {
+        const { watch } = await import('node:fs');
+        const repo = await openRepo(globals().repo);
+        const exclude = [repoPath(globals().repo)];
+        let last: string | undefined;
+        try {
+          last = hex((await repo.readCommit(await repo.head(o.branch))).root);
+        } catch {
+          last = undefined;
+        }
+        const snapshot = async (why: string): Promise<void> => {
+          const r = await importDirectory(repo, dir, { reproducible: o.reproducible === true, exclude });
+          if (hex(r.root) === last) return;
+          let parent: Hash | undefined;
+          try {
+            parent = await repo.head(o.branch);
+          } catch {
+            parent = undefined;
+          }
+          const c = await repo.commit(o.branch, r.root, `${why} ${new Date().toISOString()}`, { expect: parent });
+          last = hex(r.root);
+          out(`${o.branch} ${hex(c).slice(0, 12)}: ${why} (${r.files} files)`);
+        };
+        await snapshot('import');
+        let timer: NodeJS.Timeout | undefined;
+        let running: Promise<void> = Promise.resolve();
+        let failure: unknown;
+        const watcher = watch(dir, { recursive: true }, (_event, name) => {
+          if (name !== null && String(name).split('/')[0] === REPO_DIR) return;
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            running = running.then(() => snapshot('snapshot')).catch((err: unknown) => {
+              failure = err;
+              process.kill(process.pid, 'SIGTERM');
+            });
+          }, Number(o.debounce));
+        });
+        out(`watching ${dir}`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+        watcher.close();
+        clearTimeout(timer);
+        await running;
+        await repo.close();
+        if (failure !== undefined) throw failure;
+      }),
+    'cafs watch ./notes --branch notes',
   );
 
   example(
