@@ -21,6 +21,15 @@ async function exists(p: string): Promise<import('node:fs').Stats | undefined> {
   }
 }
 
+/** Runs `fn` over `items`, `n` at a time. */
+async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
+
 interface TreeEntry {
   path: string;
   type: 'file' | 'directory' | 'symlink';
@@ -90,32 +99,46 @@ export async function exportPlain(repo: Repo, root: Hash, from: string, dir: str
   for await (const e of walkTree(repo, root, from)) entries.push(e);
   const rel = (p: string): string => (from === '/' ? p : p.slice(from.length) || '/');
   const skip = new Set<string>();
-  for (const e of entries) {
+  const clobbered: string[] = [];
+  await pool(entries, 16, async (e) => {
     const dest = sub(dir, rel(e.path));
     const have = await exists(dest);
-    if (have === undefined) continue;
+    if (have === undefined) return;
     if (await sameAsTree(repo, root, e.path, e.type, dest, have)) {
       if (e.type !== 'directory') skip.add(e.path);
-      continue;
+      return;
     }
-    if (!options.force) throw new CliError(`refusing to overwrite ${dest} (it differs from ${e.path}; use --force)`);
+    clobbered.push(dest);
+  });
+  if (clobbered.length > 0 && !options.force) {
+    clobbered.sort();
+    throw new CliError(`refusing to overwrite ${clobbered[0]}${clobbered.length > 1 ? ` and ${clobbered.length - 1} more` : ''} (they differ from the tree; use --force)`);
   }
   const result: ExportResult = { files: 0, dirs: 0, symlinks: 0, written: 0 };
   const dirs: [string, string][] = [];
+  // Directories first (in order, parents before children), then the rest in parallel.
+  const rest: TreeEntry[] = [];
   for (const e of entries) {
     const dest = sub(dir, rel(e.path));
-    if (e.type === 'directory') {
-      result.dirs++;
-      const have = await exists(dest);
-      if (have !== undefined && !have.isDirectory()) await rm(dest, { force: true });
-      dirs.push([e.path, dest]);
-    } else if (e.type === 'file') result.files++;
-    else result.symlinks++;
-    if (skip.has(e.path)) continue;
-    if (e.type !== 'directory') await rm(dest, { recursive: true, force: true });
+    if (e.type !== 'directory') {
+      if (e.type === 'file') result.files++;
+      else result.symlinks++;
+      if (!skip.has(e.path)) rest.push(e);
+      continue;
+    }
+    result.dirs++;
+    const have = await exists(dest);
+    if (have !== undefined && !have.isDirectory()) await rm(dest, { force: true });
+    dirs.push([e.path, dest]);
+    await writeEntry(repo, root, e.path, dest);
+    if (have === undefined || !have.isDirectory()) result.written++;
+  }
+  await pool(rest, 16, async (e) => {
+    const dest = sub(dir, rel(e.path));
+    await rm(dest, { recursive: true, force: true });
     await writeEntry(repo, root, e.path, dest);
     result.written++;
-  }
+  });
   await setDirTimes(repo, root, dirs);
   return result;
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tree, bytesToHex, type Hash } from '@cafs/kv';
 import { Repo } from '@cafs/repo';
-import { openRedis } from '../src/index.js';
+import { RedisBlobStore, openRedis } from '../src/index.js';
 import { startRedisCluster, type TestCluster } from '../src/testing/index.js';
 
 let cluster: TestCluster;
@@ -89,5 +89,49 @@ describe('faults', () => {
     retained.push({ root, files: new Map(files) });
     for (const r of retained) await fsck(repo, r.root, r.files);
     await repo.close();
+  });
+});
+
+describe('faults: a hung master and authentication', () => {
+  it('a master that stops answering (SIGSTOP) gives ERR_STORE_UNAVAILABLE within the timeout', async () => {
+    const store = await RedisBlobStore.connect(cluster.url, { prefix: 'hung:', timeout: 800 });
+    try {
+      const hashes = await store.putMany(Array.from({ length: 60 }, () => randomBytes(64)));
+      const pid = cluster.nodes[2]!.process!.pid!;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        const t0 = Date.now();
+        // 60 blobs cover every master: the batch needs the hung one.
+        await expect(store.has(hashes)).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+        expect(Date.now() - t0).toBeLessThan(3000);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      await cluster.waitReady();
+      let ok = false;
+      for (let i = 0; i < 50 && !ok; i++) {
+        ok = await store.has(hashes).then((r) => r.every(Boolean), () => false);
+        if (!ok) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(ok).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('password auth: the right password works, a wrong one is a typed error', async () => {
+    const secured = await startRedisCluster({ password: 's3cret' });
+    try {
+      expect(secured.url).toContain(':s3cret@');
+      const store = await RedisBlobStore.connect(secured.url);
+      const h = await store.put(new TextEncoder().encode('behind a password'));
+      expect(await store.has([h])).toEqual([true]);
+      await store.close();
+      const wrong = secured.url.replace('s3cret', 'wrong');
+      await expect(RedisBlobStore.connect(wrong, { connectTimeout: 2000 })).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+      await expect(RedisBlobStore.connect(wrong, { connectTimeout: 2000 })).rejects.not.toThrow(/wrong/);
+    } finally {
+      await secured.stop();
+    }
   });
 });

@@ -89,13 +89,14 @@ describe('RedisNameStore', () => {
     expect((await repo.branches()).map((b) => b.name)).toEqual(['feature', 'main']);
     await repo.close();
 
-    const again = new Repo(await openRedis(cluster.url, { prefix }));
+    const opened = await openRedis(cluster.url, { prefix });
+    const again = new Repo(opened);
     const r = await again.resolve('v1:/a.txt');
     expect(new TextDecoder().decode(await again.fs.readFile(r.root, r.path!))).toBe('one');
     const log = [];
     for await (const e of again.log('main')) log.push(e.commit.message);
     expect(log).toEqual(['add a', 'init']);
-    expect((again.store as CachedBlobStore).stats.misses).toBeGreaterThan(0);
+    expect((opened.store as CachedBlobStore).stats.misses).toBeGreaterThan(0);
     await again.close();
   });
 
