@@ -3,10 +3,9 @@
 // repo-merge.ts when that file is there.
 import os from 'node:os';
 import { MemoryBlobStore, type BlobStore, type Hash } from '@cafs/kv';
-import { LevelNameStore, Repo } from '@cafs/repo';
 // gc is not exported by @cafs/repo's index yet: its built module, by path (the same file the
 // package resolves to, so GcGuard and Repo are the very classes the package uses).
-import { gc as collect, guardStore, type GcReport } from '../../repo/dist/gc.js';
+import { LevelNameStore, Repo, gc as collect, guardStore, type GcReport } from '@cafs/repo';
 import { UsageError, cpuMark, fmt, formatTable, gc, loadAverage, median, othersShare, progress, timeMs, type Row } from './table.js';
 
 export interface RepoBenchConfig {

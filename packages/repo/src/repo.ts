@@ -12,6 +12,8 @@ import { decodeCommit, encodeCommit, tryDecodeCommit, type Commit } from './comm
 import { RepoError } from './errors.js';
 import { LevelNameStore, type NameStore } from './names.js';
 import { Drive } from './drive/drive.js';
+import { GcGuard } from './gc-guard.js';
+import { gc, type GcOptions, type GcReport } from './gc.js';
 import { mergeRefs, type MergeRefsOptions, type MergeRefsResult } from './merge.js';
 
 export interface RepoOptions {
@@ -80,9 +82,12 @@ export class Repo {
   readonly author: string | undefined;
 
   constructor(options: RepoOptions = {}) {
-    this.store = options.store ?? new MemoryBlobStore();
+    const given = options.store ?? new MemoryBlobStore();
+    // Writers go through a GcGuard so that garbage collection can run beside them.
+    this.store = given instanceof GcGuard ? given : new GcGuard(given);
+    const inner = this.store instanceof GcGuard ? this.store.inner : given;
     if (options.names !== undefined) this.names = options.names;
-    else if (this.store instanceof LevelBlobStore) this.names = new LevelNameStore(this.store.db);
+    else if (inner instanceof LevelBlobStore) this.names = new LevelNameStore(inner.db);
     else throw new RepoError('EINVAL', 'a names table is needed for a store that is not a LevelBlobStore');
     this.now = options.now ?? systemClock;
     this.author = options.author;
@@ -118,6 +123,14 @@ export class Repo {
   }
 
   /**
+   * Deletes blobs no branch, tag, retained commit or pinned root reaches (incremental by
+   * default: its cost follows the changes since the last collection). Safe beside writers.
+   */
+  gc(options: GcOptions = {}): Promise<GcReport> {
+    return gc(this, options);
+  }
+
+  /**
    * Merges `otherRef` into `branch`: finds the merge base from history, fast-forwards when it
    * can, else merges three ways and records a two-parent commit (compare-and-swap). With
    * conflicts nothing is recorded unless `allowConflicts` (they keep "ours").
@@ -134,6 +147,16 @@ export class Repo {
 
   async readCommit(hash: Hash): Promise<Commit> {
     return decodeCommit(await this.store.get(hash), bytesToHex(hash));
+  }
+
+  /** The commit, or undefined when garbage collection dropped it. */
+  async readCommitIfKept(hash: Hash): Promise<Commit | undefined> {
+    try {
+      return await this.readCommit(hash);
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -271,6 +294,9 @@ export class Repo {
         const c = await this.readCommit(commit);
         if (c.parents.length === 0) throw new RepoError('ERR_UNKNOWN_REF', `${revText} goes past the first commit`);
         commit = c.parents[0]!;
+        if (i + 1 === n && (await this.readCommitIfKept(commit)) === undefined) {
+          throw new RepoError('ERR_UNKNOWN_REF', `${revText}: that commit was removed by garbage collection`);
+        }
       }
     }
     if (commit !== undefined) root = (await this.readCommit(commit)).root;
@@ -293,7 +319,9 @@ export class Repo {
         const id = bytesToHex(p);
         if (seen.has(id)) continue;
         seen.add(id);
-        queue.push({ hash: p, commit: await this.readCommit(p) });
+        const parent = await this.readCommitIfKept(p);
+        // History pruned by garbage collection ends here.
+        if (parent !== undefined) queue.push({ hash: p, commit: parent });
       }
     }
   }

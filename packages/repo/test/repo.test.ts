@@ -106,3 +106,29 @@ describe('repository: branches, tags, commits, refs, history', () => {
     }
   });
 });
+
+describe('repository garbage collection, wired', () => {
+  it('repo.gc() prunes history; log and ~N stop at what was dropped; a drive keeps its uncommitted root', async () => {
+    const repo = await newRepo();
+    await repo.init();
+    const drive = await repo.drive('main');
+    for (let i = 0; i < 5; i++) {
+      await drive.writeFile(`/f${i}`, new Uint8Array(50_000).fill(i + 1));
+      await drive.commit(`commit ${i}`);
+    }
+    await drive.writeFile('/uncommitted', new Uint8Array(60_000).fill(9));
+    const report = await repo.gc({ keepLast: 2, graceMs: 0 });
+    expect(report.blobsDeleted).toBeGreaterThan(0);
+    const messages: string[] = [];
+    for await (const e of repo.log('main')) messages.push(e.commit.message);
+    expect(messages).toEqual(['commit 4', 'commit 3']);
+    expect(await repo.resolve('main~1').then((r) => r.commit !== undefined)).toBe(true);
+    expect(await repo.resolve('main~2').then(() => 'ok', (e: RepoError) => e.code)).toBe('ERR_UNKNOWN_REF');
+    // The drive's working root was held: it still reads completely.
+    expect((await drive.readFile('/uncommitted')).length).toBe(60_000);
+    expect((await drive.readFile('/f0')).length).toBe(50_000);
+    await drive.commit('after gc');
+    const { root } = await repo.resolve('main');
+    expect(await repo.fs.readdir(root, '/')).toEqual(['f0', 'f1', 'f2', 'f3', 'f4', 'uncommitted']);
+  });
+});

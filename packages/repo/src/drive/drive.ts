@@ -3,6 +3,7 @@
 import { equalBytes, hashToHex, type Hash } from '@cafs/kv';
 import { FsError, type Batch, type Fs, type Time } from '@cafs/fs';
 import type { Repo } from '../repo.js';
+import { GcGuard } from '../gc-guard.js';
 import { RepoError } from '../errors.js';
 import * as ops from './ops.js';
 import { DriveFileHandle, parseFlags, type OpenFlags } from './file-handle.js';
@@ -155,8 +156,14 @@ export class Drive {
     const prev = this._root!;
     if (equalBytes(prev, next)) return;
     this._root = next;
+    // A working root that is not committed yet is held against garbage collection.
+    const release = this.release;
+    this.release = this.repo.store instanceof GcGuard ? this.repo.store.hold(next) : undefined;
+    release?.();
     for (const w of this.watchers) w._push(prev, next);
   }
+
+  private release: (() => void) | undefined;
 
   /** @internal */
   rofs(syscall: string, path: P | undefined): FsError {
@@ -454,6 +461,8 @@ export class Drive {
   async close(): Promise<void> {
     for (const h of [...this.handles.values()]) await h.close();
     for (const w of [...this.watchers]) w.close();
+    this.release?.();
+    this.release = undefined;
   }
 }
 
