@@ -54,7 +54,7 @@ describe('createHandler', () => {
     expect((await fetch(`${base}/b/main/other.txt`).then((x) => x.text()))).toBe('y');
     const redirect = await fetch(`${base}/b/main/site`, { redirect: 'manual' });
     expect(redirect.status).toBe(301);
-    expect(redirect.headers.get('location')).toBe('/b/main/site/');
+    expect(redirect.headers.get('location')).toBe('site/');
     const multi = await fetch(`${base}/b/main/site/index.html`, { headers: { Range: 'bytes=0-1,4-5' } });
     expect(multi.status).toBe(206);
     expect(multi.headers.get('content-type')).toMatch(/^multipart\/byteranges; boundary=/);

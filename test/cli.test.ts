@@ -169,11 +169,39 @@ describe('cafs CLI', () => {
     const r = await cafs(outside, 'log');
     expect(r.stderr).toMatch(/^cafs: not a cafs repository/);
     rmSync(outside, { recursive: true });
-    for (const c of ['init', 'import', 'export', 'ls', 'cat', 'stat', 'diff', 'log', 'branch', 'tag', 'merge', 'gc', 'fsck', 'serve', 'mount']) {
-      const h = await cafs(work, c, '--help');
-      expect(h.code, c).toBe(0);
-      expect(h.stdout, c).toMatch(/Example:\n  cafs /);
+    const commands = ['init', 'import', 'export', 'ls', 'cat', 'stat', 'diff', 'log', 'branch', 'tag', 'merge', 'gc', 'fsck', 'serve', 'watch', 'mount'];
+    for (let i = 0; i < commands.length; i += 4) {
+      await Promise.all(
+        commands.slice(i, i + 4).map(async (c) => {
+          const h = await cafs(work, c, '--help');
+          expect(h.code, c).toBe(0);
+          expect(h.stdout, c).toMatch(/Example:\n  cafs /);
+        }),
+      );
     }
+  });
+});
+
+describe('cafs fsck', () => {
+  it('reports a missing blob and fails', async () => {
+    const repoDir = join(work, 'damaged');
+    mkdirSync(join(repoDir, 'tree'), { recursive: true });
+    writeFileSync(join(repoDir, 'tree', 'big.bin'), Buffer.alloc(200_000, 7));
+    await ok(repoDir, 'init');
+    await ok(repoDir, 'import', 'tree');
+    expect(JSON.parse(await ok(repoDir, 'fsck', '--json')).ok).toBe(true);
+    const { LevelBlobStore, bytesToHex } = await import('../packages/kv/dist/node.js');
+    const store = await LevelBlobStore.open(join(repoDir, '.cafs'));
+    // The data chunks of big.bin are the blobs larger than 64 KiB.
+    let victim: Uint8Array | undefined;
+    for await (const h of store.hashes()) if ((await store.get(h)).length > 65536) victim = h;
+    expect(victim).toBeDefined();
+    await store.delete([victim!]);
+    await store.close();
+    const r = await cafs(repoDir, 'fsck');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`missing ${bytesToHex(victim!)}`);
+    expect(r.stderr).toMatch(/^cafs: fsck: 1 missing, 0 corrupt blobs\n$/);
   });
 });
 

@@ -156,8 +156,10 @@ export function createHandler(repo: Repo, options: HandlerOptions = {}): (req: I
     const cache = immutable ? IMMUTABLE : 'no-cache';
     if (st.isDirectory()) {
       const wantJson = /application\/json/.test(req.headers.accept ?? '');
-      if (!req.url!.split('?')[0]!.endsWith('/')) {
-        res.writeHead(301, { Location: req.url!.split('?')[0] + '/' });
+      const urlPath = req.url!.split('?')[0]!;
+      if (!urlPath.endsWith('/')) {
+        // Relative, so it also works under a mount point (Express's app.use('/files', handler)).
+        res.writeHead(301, { Location: urlPath.slice(urlPath.lastIndexOf('/') + 1) + '/' });
         res.end();
         return;
       }
