@@ -1,0 +1,1 @@
+export { mount, clearStaleMount, CafsMount, errno, type MountSource, type MountOptions } from './mount.js';

@@ -1,0 +1,635 @@
+// A cafs root or a repository branch mounted as a Linux filesystem through fuse-native
+// (libfuse 2.9, high-level path API). Every mutation yields a new root; on a branch mount the
+// branch head advances by compare-and-swap after each one.
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { stat as fsStat, mkdir as fsMkdir } from 'node:fs/promises';
+import { resolve as resolvePath, basename } from 'node:path';
+import { Fs, FsError, type Batch, type Stats } from '@cafs/fs';
+import { bytesToHex, type Hash } from '@cafs/kv';
+import type { Repo } from '@cafs/repo';
+
+const require = createRequire(import.meta.url);
+// fuse-native ships no types: it is used through this narrow, untyped seam.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const FuseNative: any = require('fuse-native');
+
+/** errno numbers (negative, as FUSE wants them) fuse-native exposes as `Fuse.ENOENT` etc. */
+export const errno = (code: string): number => {
+  const n = FuseNative[code];
+  return typeof n === 'number' ? n : FuseNative.EIO;
+};
+
+const O_ACCMODE = 3;
+const O_WRONLY = 1;
+const O_RDWR = 2;
+const O_TRUNC = 0o1000;
+const O_APPEND = 0o2000;
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
+const HIDDEN_PREFIX = '.fuse_hidden';
+const ROOT_XATTR = 'user.cafs.root';
+const LONG_TIMEOUT = 86400;
+
+export type MountSource = Hash | { repo: Repo; branch: string };
+
+export interface MountOptions {
+  /** The filesystem holding a root-hash source (default: `repo.fs` when `repo` is given). */
+  fs?: Fs | undefined;
+  repo?: Repo | undefined;
+  /** A root-hash source is read-only unless this is true (then an anonymous working head). */
+  writable?: boolean | undefined;
+  /** Create the mountpoint if missing (default true). */
+  mkdir?: boolean | undefined;
+  /** Roots kept in `mount.history` (default 1000). */
+  historyLimit?: number | undefined;
+  /** Extra libfuse options appended to the option string. */
+  fuseOptions?: string[] | undefined;
+  /** Install SIGINT/SIGTERM handlers that unmount before exiting (default true). */
+  handleSignals?: boolean | undefined;
+  /** libfuse `debug`. */
+  debug?: boolean | undefined;
+}
+
+interface Handle {
+  append: boolean;
+  writable: boolean;
+}
+
+/** A file unlinked (or replaced by rename) while open: libfuse renamed it to a hidden name. */
+interface Detached {
+  root: Hash;
+  path: string;
+}
+
+interface Pending {
+  path: string;
+  fd: number;
+  batch: Batch;
+}
+
+function toErrno(err: unknown): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (code === 'ERR_CONFLICT') return FuseNative.EIO;
+    const n = FuseNative[code];
+    if (typeof n === 'number') return n;
+  }
+  return FuseNative.EIO;
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(cmd, args, (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) }));
+  });
+}
+
+/** True if `mountpoint` is listed as mounted in /proc/self/mountinfo. */
+async function listedAsMount(mountpoint: string): Promise<boolean> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const text = await readFile('/proc/self/mountinfo', 'utf8');
+    const escaped = mountpoint.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
+    return text.split('\n').some((line) => line.split(' ')[4] === escaped);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Clears a stale FUSE mount (its process gone: ENOTCONN) at `mountpoint` with `fusermount -uz`.
+ * A live mount is left alone; returns whether something was cleared.
+ */
+export async function clearStaleMount(mountpoint: string): Promise<boolean> {
+  const mp = resolvePath(mountpoint);
+  let stale = false;
+  try {
+    await fsStat(mp);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    stale = code === 'ENOTCONN' || code === 'ECONNABORTED' || code === 'ENXIO' || code === 'EIO';
+  }
+  if (!stale) return false;
+  if (!(await listedAsMount(mp))) return false;
+  await run('fusermount', ['-uz', mp]);
+  return true;
+}
+
+const live = new Set<CafsMount>();
+let signalsInstalled = false;
+
+function installSignalHandlers(): void {
+  if (signalsInstalled) return;
+  signalsInstalled = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    const handler = (): void => {
+      void Promise.allSettled([...live].map((m) => m.unmount())).then(() => {
+        process.removeListener(sig, handler);
+        signalsInstalled = false;
+        // Die of the same signal, as if no handler had been there.
+        process.kill(process.pid, sig);
+      });
+    };
+    process.on(sig, handler);
+  }
+}
+
+/** Mounts `source` at `mountpoint`; resolves once the kernel has the filesystem. */
+export async function mount(source: MountSource, mountpoint: string, options: MountOptions = {}): Promise<CafsMount> {
+  const m = new CafsMount(source, resolvePath(mountpoint), options);
+  await m.start();
+  return m;
+}
+
+/** A live mount. `root` is the current root; every mutation through the mount makes a new one. */
+export class CafsMount {
+  readonly mountpoint: string;
+  readonly fs: Fs;
+  readonly readOnly: boolean;
+  readonly repo: Repo | undefined;
+  readonly branch: string | undefined;
+  /** Roots this mount produced, oldest first (bounded by `historyLimit`). */
+  readonly history: Hash[] = [];
+  private current!: Hash;
+  private head: Hash | undefined;
+  private fuse: { mount(cb: (err: Error | null) => void): void; unmount(cb: (err: Error | null) => void): void } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending: Pending | undefined;
+  private handles = new Map<number, Handle>();
+  private nextFd = 1;
+  private detached = new Map<string, Detached>();
+  private mounted = false;
+  private unmounting: Promise<void> | undefined;
+
+  constructor(
+    private readonly source: MountSource,
+    mountpoint: string,
+    private readonly options: MountOptions,
+  ) {
+    this.mountpoint = mountpoint;
+    if (source instanceof Uint8Array) {
+      const fs = options.fs ?? options.repo?.fs;
+      if (fs === undefined) throw new TypeError('mounting a root hash needs options.fs or options.repo');
+      this.fs = fs;
+      this.readOnly = !options.writable;
+      this.repo = options.repo;
+      this.branch = undefined;
+      this.current = source;
+    } else {
+      this.fs = source.repo.fs;
+      this.readOnly = false;
+      this.repo = source.repo;
+      this.branch = source.branch;
+    }
+  }
+
+  /** The current root (writes still being gathered are not in it: see `currentRoot()`). */
+  get root(): Hash {
+    return this.current;
+  }
+
+  /** The current root after any gathered writes are applied. */
+  currentRoot(): Promise<Hash> {
+    return this.serial(async () => {
+      await this.settle();
+      return this.current;
+    });
+  }
+
+  /** @internal */
+  async start(): Promise<void> {
+    if (!(this.source instanceof Uint8Array)) {
+      const { repo, branch } = this.source;
+      this.head = await repo.head(branch);
+      this.current = (await repo.readCommit(this.head)).root;
+    }
+    this.remember(this.current);
+    await clearStaleMount(this.mountpoint);
+    if (this.options.mkdir !== false) await fsMkdir(this.mountpoint, { recursive: true }).catch(() => undefined);
+
+    const extra = ['big_writes', 'fsname=cafs', 'subtype=cafs', 'default_permissions'];
+    if (this.readOnly) extra.push('ro', `negative_timeout=${LONG_TIMEOUT}`);
+    extra.push(...(this.options.fuseOptions ?? []));
+    const ops = this.operations();
+    const Base = FuseNative as new (mnt: string, ops: object, opts: object) => object;
+    class CafsFuse extends Base {
+      _fuseOptions(): string {
+        const base: string = (FuseNative.prototype._fuseOptions as () => string).call(this);
+        return base ? `${base},${extra.join(',')}` : `-o${extra.join(',')}`;
+      }
+      // fuse-native's own getxattr ignores the caller's buffer size (no ERANGE).
+      _op_getxattr(signal: (n: number, b: unknown) => void, path: string, name: string, valueBuf: Buffer, position: number): void {
+        ops.getxattr(path, name, position, (err: number, value?: Buffer) => {
+          if (err) return signal(err, valueBuf.buffer);
+          if (!value) return signal(FuseNative.ENODATA, valueBuf.buffer);
+          if (valueBuf.length === 0) return signal(value.length, valueBuf.buffer);
+          if (value.length > valueBuf.length) return signal(FuseNative.ERANGE, valueBuf.buffer);
+          value.copy(valueBuf);
+          return signal(value.length, valueBuf.buffer);
+        });
+      }
+    }
+    const fuse = new CafsFuse(this.mountpoint, ops, {
+      timeout: false,
+      mkdir: this.options.mkdir !== false,
+      debug: this.options.debug ?? false,
+      kernelCache: this.readOnly,
+      entryTimeout: this.readOnly ? LONG_TIMEOUT : undefined,
+      attrTimeout: this.readOnly ? LONG_TIMEOUT : undefined,
+    }) as unknown as NonNullable<CafsMount['fuse']>;
+    this.fuse = fuse;
+    await new Promise<void>((done, fail) => fuse.mount((err) => (err ? fail(err) : done())));
+    this.mounted = true;
+    live.add(this);
+    if (this.options.handleSignals !== false) installSignalHandlers();
+  }
+
+  /** Applies gathered writes, unmounts (lazily, as `fusermount -uz`), and forgets the mount. */
+  unmount(): Promise<void> {
+    this.unmounting ??= (async () => {
+      try {
+        await this.serial(() => this.settle());
+      } catch {
+        // The last writes failed; unmount anyway, never leave a hung mount.
+      }
+      live.delete(this);
+      if (!this.mounted || this.fuse === undefined) return;
+      const fuse = this.fuse;
+      await new Promise<void>((done) => {
+        fuse.unmount((err) => {
+          if (err) void run('fusermount', ['-uz', this.mountpoint]).then(() => done());
+          else done();
+        });
+      });
+      this.mounted = false;
+    })();
+    return this.unmounting;
+  }
+
+  // Internals.
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const r = this.queue.then(op, op);
+    this.queue = r.catch(() => undefined);
+    return r;
+  }
+
+  private remember(root: Hash): void {
+    this.history.push(root);
+    const limit = this.options.historyLimit ?? 1000;
+    if (this.history.length > limit) this.history.splice(0, this.history.length - limit);
+  }
+
+  /** Makes `root` the mount's root: on a branch, compare-and-swap the head first. */
+  private async advance(root: Hash, what: string): Promise<void> {
+    if (root === this.current || bytesToHex(root) === bytesToHex(this.current)) return;
+    if (this.repo !== undefined && this.branch !== undefined) {
+      try {
+        this.head = await this.repo.commit(this.branch, root, what, { expect: this.head });
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_CONFLICT') {
+          // Someone else moved the branch: follow it; this change is refused (EIO).
+          this.head = await this.repo.head(this.branch);
+          this.current = (await this.repo.readCommit(this.head)).root;
+          this.remember(this.current);
+        }
+        throw err;
+      }
+    }
+    this.current = root;
+    this.remember(root);
+  }
+
+  /** Applies the gathered writes, if any. Runs inside the queue. */
+  private async settle(): Promise<void> {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.pending = undefined;
+    const root = await p.batch.flush();
+    await this.advance(root, `write ${p.path}`);
+  }
+
+  /** Runs a read against the current state (after gathered writes). */
+  private read<T>(op: () => Promise<T>): Promise<T> {
+    if (this.readOnly) return op();
+    return this.serial(async () => {
+      await this.settle();
+      return op();
+    });
+  }
+
+  /** Runs a change: `op` gets the current root and returns the new one. */
+  private change(what: string, op: (root: Hash) => Promise<Hash>): Promise<void> {
+    if (this.readOnly) return Promise.reject(new FsError('EROFS', what));
+    return this.serial(async () => {
+      await this.settle();
+      await this.advance(await op(this.current), what);
+    });
+  }
+
+  /** Where a path lives: a detached (unlinked while open) file has its own private root. */
+  private where(path: string): { root: Hash; path: string; detached: Detached | undefined } {
+    const d = this.detached.get(path);
+    if (d !== undefined) return { root: d.root, path: d.path, detached: d };
+    return { root: this.current, path, detached: undefined };
+  }
+
+  private stats(st: Stats): object {
+    const mtime = new Date(st.mtimeMs);
+    return {
+      mode: st.mode,
+      uid: st.uid,
+      gid: st.gid,
+      size: Number(st.size),
+      blocks: Number(st.blocks),
+      blksize: 4096,
+      nlink: st.nlink,
+      mtime,
+      atime: mtime,
+      ctime: new Date(st.ctimeMs),
+    };
+  }
+
+  private async fileChange(path: string, what: string, op: (fs: Fs, root: Hash, path: string) => Promise<Hash>): Promise<void> {
+    if (this.readOnly) throw new FsError('EROFS', what, path);
+    const d = this.detached.get(path);
+    if (d !== undefined) {
+      await this.serial(async () => {
+        d.root = await op(this.fs, d.root, d.path);
+      });
+      return;
+    }
+    await this.change(`${what} ${path}`, (root) => op(this.fs, root, path));
+  }
+
+  private operations() {
+    const fs = this.fs;
+    const cb0 = (cb: (err: number) => void, p: Promise<unknown>): void => {
+      p.then(
+        () => cb(0),
+        (err: unknown) => cb(toErrno(err)),
+      );
+    };
+
+    return {
+      init: (cb: (err: number) => void) => cb(0),
+
+      statfs: (_path: string, cb: (err: number, st?: object) => void) => {
+        cb(0, { bsize: 4096, frsize: 4096, blocks: 0x7fffffff, bfree: 0x7fffffff, bavail: 0x7fffffff, files: 0x7fffffff, ffree: 0x7fffffff, favail: 0x7fffffff, fsid: 0, flag: 0, namemax: 255 });
+      },
+
+      getattr: (path: string, cb: (err: number, st?: object) => void) => {
+        this.read(async () => {
+          const w = this.where(path);
+          return fs.lstat(w.root, w.path);
+        }).then(
+          (st) => cb(0, this.stats(st)),
+          (err) => cb(toErrno(err)),
+        );
+      },
+
+      fgetattr: (path: string, _fd: number, cb: (err: number, st?: object) => void) => {
+        this.read(async () => {
+          const w = this.where(path);
+          return fs.lstat(w.root, w.path);
+        }).then(
+          (st) => cb(0, this.stats(st)),
+          (err) => cb(toErrno(err)),
+        );
+      },
+
+      readdir: (path: string, cb: (err: number, names?: string[]) => void) => {
+        this.read(() => fs.readdir(this.current, path)).then(
+          (names) => cb(0, ['.', '..', ...names]),
+          (err) => cb(toErrno(err)),
+        );
+      },
+
+      open: (path: string, flags: number, cb: (err: number, fd?: number) => void) => {
+        const acc = flags & O_ACCMODE;
+        const writable = acc === O_WRONLY || acc === O_RDWR;
+        if (writable && this.readOnly) return cb(FuseNative.EROFS);
+        const p = (async () => {
+          const w = await this.read(async () => this.where(path));
+          const st = await fs.stat(w.root, w.path);
+          if (writable && st.isDirectory()) throw new FsError('EISDIR', 'open', path);
+          if (writable && flags & O_TRUNC && st.size > 0n) await this.fileChange(path, 'truncate', (f, r, p2) => f.truncate(r, p2, 0));
+          const fd = this.nextFd++;
+          this.handles.set(fd, { append: (flags & O_APPEND) !== 0, writable });
+          return fd;
+        })();
+        p.then(
+          (fd) => cb(0, fd),
+          (err) => cb(toErrno(err)),
+        );
+      },
+
+      create: (path: string, mode: number, cb: (err: number, fd?: number) => void) => {
+        if (this.readOnly) return cb(FuseNative.EROFS);
+        const p = this.change(`create ${path}`, async (root) => {
+          try {
+            return await fs.writeFile(root, path, new Uint8Array(0), { mode: mode & 0o7777, flag: 'wx' });
+          } catch (err) {
+            // Lost a race with another creator: open what is there.
+            if (err instanceof FsError && err.code === 'EEXIST') return root;
+            throw err;
+          }
+        }).then(() => {
+          const fd = this.nextFd++;
+          this.handles.set(fd, { append: false, writable: true });
+          return fd;
+        });
+        p.then(
+          (fd) => cb(0, fd),
+          (err) => cb(toErrno(err)),
+        );
+      },
+
+      read: (path: string, _fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
+        this.read(async () => {
+          const w = this.where(path);
+          return fs.read(w.root, w.path, { offset: pos, length: len });
+        }).then(
+          (bytes) => {
+            buf.set(bytes.subarray(0, len));
+            cb(Math.min(bytes.length, len));
+          },
+          (err) => cb(toErrno(err)),
+        );
+      },
+
+      write: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
+        if (this.readOnly) return cb(FuseNative.EROFS);
+        // fuse-native hands a view of libfuse's buffer, valid only until we answer: copy it.
+        const bytes = new Uint8Array(len);
+        bytes.set(buf.subarray(0, len));
+        const h = this.handles.get(fd);
+        const d = this.detached.get(path);
+        let p: Promise<unknown>;
+        if (d !== undefined) {
+          p = this.serial(async () => {
+            const at = h?.append ? (await fs.stat(d.root, d.path)).size : pos;
+            d.root = await fs.write(d.root, d.path, at, bytes);
+          });
+        } else {
+          p = this.serial(async () => {
+            if (this.pending !== undefined && (this.pending.path !== path || this.pending.fd !== fd)) await this.settle();
+            this.pending ??= { path, fd, batch: fs.batch(this.current) };
+            const b = this.pending.batch;
+            const at = h?.append ? (await b.stat(path)).size : pos;
+            try {
+              await b.write(path, at, bytes);
+            } catch (err) {
+              // A failed write leaves the batch unusable: drop it with what it gathered.
+              this.pending = undefined;
+              throw err;
+            }
+          });
+        }
+        p.then(
+          () => cb(len),
+          (err) => cb(toErrno(err)),
+        );
+      },
+
+      flush: (_path: string, _fd: number, cb: (err: number) => void) => {
+        if (this.readOnly) return cb(0);
+        cb0(cb, this.serial(() => this.settle()));
+      },
+
+      fsync: (_path: string, _datasync: number, _fd: number, cb: (err: number) => void) => {
+        if (this.readOnly) return cb(0);
+        cb0(cb, this.serial(() => this.settle()));
+      },
+
+      release: (_path: string, fd: number, cb: (err: number) => void) => {
+        this.handles.delete(fd);
+        if (this.readOnly) return cb(0);
+        cb0(cb, this.serial(() => this.settle()));
+      },
+
+      truncate: (path: string, size: number, cb: (err: number) => void) => {
+        cb0(cb, this.fileChange(path, 'truncate', (f, r, p) => f.truncate(r, p, size)));
+      },
+
+      ftruncate: (path: string, _fd: number, size: number, cb: (err: number) => void) => {
+        cb0(cb, this.fileChange(path, 'truncate', (f, r, p) => f.truncate(r, p, size)));
+      },
+
+      unlink: (path: string, cb: (err: number) => void) => {
+        if (this.detached.has(path)) {
+          // libfuse removing the hidden name of a released, unlinked file.
+          this.detached.delete(path);
+          return cb(0);
+        }
+        cb0(cb, this.change(`unlink ${path}`, (root) => fs.unlink(root, path)));
+      },
+
+      rename: (src: string, dest: string, cb: (err: number) => void) => {
+        if (basename(dest).startsWith(HIDDEN_PREFIX)) {
+          // libfuse hides a file that is unlinked (or replaced) while open: keep its content in a
+          // private root until release, and take it out of the tree now.
+          cb0(
+            cb,
+            this.change(`unlink ${src}`, async (root) => {
+              const moved = this.detached.get(src);
+              if (moved !== undefined) {
+                this.detached.delete(src);
+                this.detached.set(dest, moved);
+                return root;
+              }
+              await fs.lstat(root, src);
+              this.detached.set(dest, { root, path: src });
+              return fs.unlink(root, src);
+            }),
+          );
+          return;
+        }
+        cb0(cb, this.change(`rename ${src} -> ${dest}`, (root) => fs.rename(root, src, dest)));
+      },
+
+      link: (_src: string, _dest: string, cb: (err: number) => void) => cb(FuseNative.EPERM),
+
+      mkdir: (path: string, mode: number, cb: (err: number) => void) => {
+        cb0(cb, this.change(`mkdir ${path}`, (root) => fs.mkdir(root, path, { mode: mode & 0o7777 })));
+      },
+
+      rmdir: (path: string, cb: (err: number) => void) => {
+        cb0(cb, this.change(`rmdir ${path}`, (root) => fs.rmdir(root, path)));
+      },
+
+      symlink: (target: string, path: string, cb: (err: number) => void) => {
+        cb0(cb, this.change(`symlink ${path}`, (root) => fs.symlink(root, target, path)));
+      },
+
+      readlink: (path: string, cb: (err: number, target?: string) => void) => {
+        this.read(() => fs.readlink(this.current, path)).then(
+          (t) => cb(0, t),
+          (err) => cb(toErrno(err)),
+        );
+      },
+
+      chmod: (path: string, mode: number, cb: (err: number) => void) => {
+        cb0(cb, this.fileChange(path, 'chmod', (f, r, p) => f.chmod(r, p, mode & 0o7777)));
+      },
+
+      chown: (path: string, uid: number, gid: number, cb: (err: number) => void) => {
+        const u = uid === 0xffffffff ? -1 : uid;
+        const g = gid === 0xffffffff ? -1 : gid;
+        cb0(cb, this.fileChange(path, 'chown', (f, r, p) => f.lchown(r, p, u, g)));
+      },
+
+      utimens: (path: string, atime: number, mtime: number, cb: (err: number) => void) => {
+        // fuse-native 2.2.6 passes the access time in both arguments (a bug in its C glue), in
+        // milliseconds; UTIME_NOW / UTIME_OMIT arrive as tiny values.
+        const ms = mtime || atime;
+        const t = ms < 1e7 ? Date.now() : ms;
+        cb0(cb, this.fileChange(path, 'utimens', (f, r, p) => f.lutimes(r, p, t / 1000, BigInt(Math.round(t)) * 1_000_000n)));
+      },
+
+      setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, cb: (err: number) => void) => {
+        if (path === '/' && name === ROOT_XATTR) return cb(FuseNative.EPERM);
+        if (!name.startsWith('user.') && !name.startsWith('trusted.')) return cb(FuseNative.EOPNOTSUPP);
+        const v = new Uint8Array(value.length);
+        v.set(value);
+        const fl = flags & XATTR_CREATE ? 'create' : flags & XATTR_REPLACE ? 'replace' : undefined;
+        cb0(cb, this.fileChange(path, 'setxattr', (f, r, p) => f.setxattr(r, p, name, v, fl === undefined ? {} : { flags: fl })));
+      },
+
+      getxattr: (path: string, name: string, _position: number, cb: (err: number, value?: Buffer) => void) => {
+        // The kernel asks for security.capability before writes: answer without a round trip
+        // through the queue, so it does not break up gathered writes.
+        if (!name.startsWith('user.') && !name.startsWith('trusted.')) return cb(FuseNative.ENODATA);
+        if (path === '/' && name === ROOT_XATTR) {
+          this.currentRoot().then(
+            (r) => cb(0, Buffer.from(bytesToHex(r))),
+            (err) => cb(toErrno(err)),
+          );
+          return;
+        }
+        this.read(async () => {
+          const w = this.where(path);
+          return fs.getxattr(w.root, w.path, name);
+        }).then(
+          (v) => cb(0, Buffer.from(v.buffer, v.byteOffset, v.length)),
+          (err) => cb(toErrno(err)),
+        );
+      },
+
+      listxattr: (path: string, cb: (err: number, list?: string[]) => void) => {
+        this.read(async () => {
+          const w = this.where(path);
+          return fs.listxattr(w.root, w.path);
+        }).then(
+          (names) => cb(0, path === '/' ? [ROOT_XATTR, ...names] : names),
+          (err) => cb(toErrno(err)),
+        );
+      },
+
+      removexattr: (path: string, name: string, cb: (err: number) => void) => {
+        if (path === '/' && name === ROOT_XATTR) return cb(FuseNative.EPERM);
+        cb0(cb, this.fileChange(path, 'removexattr', (f, r, p) => f.removexattr(r, p, name)));
+      },
+    };
+  }
+}

@@ -1,0 +1,225 @@
+// Real tools on a real FUSE mount. Every command runs as a child process, asynchronously: the
+// FUSE server lives in this process, so a synchronous call into the mount would deadlock it.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesToHex } from '@cafs/kv';
+import { Repo } from '@cafs/repo';
+import { mount, type CafsMount } from '../src/index.js';
+
+const HAVE_FUSE = existsSync('/dev/fuse') && existsSync('/usr/bin/fusermount');
+if (!HAVE_FUSE) console.warn('@cafs/fuse tests skipped: /dev/fuse or fusermount (Debian packages fuse, libfuse2) missing');
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const KV_SRC = resolve(here, '../../kv/src');
+const FUSE_DIST = resolve(here, '../dist/index.js');
+const REPO_DIST = resolve(here, '../../repo/dist/index.js');
+
+function sh(cmd: string, cwd?: string): Promise<{ code: number; out: string }> {
+  return new Promise((done) => {
+    // Never spawn with `cwd` inside the mount: libuv waits synchronously for the child's chdir,
+    // which this very process has to answer.
+    const full = cwd === undefined ? cmd : `cd '${cwd}' && ${cmd}`;
+    execFile('bash', ['-c', full], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: String(stdout) + String(stderr) });
+    });
+  });
+}
+
+async function ok(cmd: string, cwd?: string): Promise<string> {
+  const r = await sh(cmd, cwd);
+  if (r.code !== 0) throw new Error(`${cmd} failed (${r.code}):\n${r.out}`);
+  return r.out;
+}
+
+async function mountedAt(dir: string): Promise<boolean> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return text.split('\n').some((l) => l.split(' ')[4] === dir);
+}
+
+describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
+  let tmp: string;
+  let repo: Repo;
+  let m: CafsMount;
+  let mnt: string;
+  const mounts: CafsMount[] = [];
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'cafs-fuse-'));
+    mnt = join(tmp, 'mnt');
+    repo = await Repo.open();
+    await repo.init();
+    m = await mount({ repo, branch: 'main' }, mnt, { handleSignals: false });
+    mounts.push(m);
+  });
+
+  afterAll(async () => {
+    for (const x of mounts) await x.unmount().catch(() => undefined);
+    for (const dir of [mnt, join(tmp, 'ro'), join(tmp, 'child')]) {
+      if (await mountedAt(dir)) await sh(`fusermount -uz '${dir}'`);
+    }
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('cp -a a real tree in and out: same bytes', async () => {
+    await ok(`cp -a '${KV_SRC}' '${mnt}/kv'`);
+    await ok(`diff -r '${KV_SRC}' '${mnt}/kv'`);
+    await ok(`cp -a '${mnt}/kv' '${tmp}/kv-out'`);
+    await ok(`diff -r '${KV_SRC}' '${tmp}/kv-out'`);
+    const listing = `find . -printf '%p %y %m\\n' | sort; find . -type f -printf '%p %s\\n' | sort`;
+    expect(await ok(`cd '${mnt}/kv' && ${listing}`)).toBe(await ok(`cd '${KV_SRC}' && ${listing}`));
+  });
+
+  it('tar create and extract', async () => {
+    await ok(`tar -C '${KV_SRC}' -cf '${mnt}/kv.tar' .`);
+    await ok(`mkdir '${mnt}/untar' && tar -C '${mnt}/untar' -xf '${mnt}/kv.tar'`);
+    await ok(`diff -r '${KV_SRC}' '${mnt}/untar'`);
+    await ok(`tar -C '${mnt}/kv' -cf - . | tar -tf - > /dev/null`);
+  });
+
+  it('git init, add, commit, then git fsck', async () => {
+    const g = `git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main -c safe.directory='*'`;
+    await ok(`mkdir '${mnt}/g' && cp -a '${KV_SRC}/.' '${mnt}/g/'`);
+    await ok(`${g} init -q && ${g} add -A && ${g} commit -qm first`, `${mnt}/g`);
+    await ok(`echo more >> bytes.ts && ${g} commit -qam second`, `${mnt}/g`);
+    await ok(`${g} fsck --full --strict`, `${mnt}/g`);
+    expect(await ok(`${g} log --oneline | wc -l`, `${mnt}/g`)).toBe('2\n');
+    await ok(`${g} status --porcelain | (! grep .)`, `${mnt}/g`);
+  });
+
+  it('rename over an existing file (open, too) is atomic and keeps the old content readable', async () => {
+    await ok(`cd '${mnt}' && printf old > target && printf new > incoming`);
+    const out = await ok(`cd '${mnt}' && exec 3<target && mv incoming target && cat target && echo && cat <&3 && echo && ls`);
+    expect(out.startsWith('new\nold\n')).toBe(true);
+    expect(out).not.toContain('.fuse_hidden');
+    expect(out).not.toContain('incoming');
+  });
+
+  it('a file open while unlinked stays readable and writable until closed', async () => {
+    const out = await ok(`cd '${mnt}' && printf 'still here' > gone && exec 3<>gone && rm gone && ! test -e gone && cat <&3 && echo ' more' >&3 && cat /proc/self/fd/3 && ls -a`);
+    expect(out.startsWith('still herestill here more\n')).toBe(true);
+    expect(out).not.toContain('.fuse_hidden');
+    expect(out).not.toMatch(/^gone$/m);
+    expect(await ok(`ls -a '${mnt}'`)).not.toContain('.fuse_hidden');
+  });
+
+  it('O_APPEND, O_TRUNC, O_EXCL, symlinks, chmod, xattrs, link is EPERM', async () => {
+    await ok(`cd '${mnt}' && printf ab > f && printf cd >> f && test "$(cat f)" = abcd && printf x > f && test "$(cat f)" = x`);
+    await ok(`cd '${mnt}' && set -o noclobber && ! (printf y > f) 2>/dev/null`);
+    await ok(`cd '${mnt}' && ln -s f s && test "$(readlink s)" = f && test "$(cat s)" = x && chmod 600 f && test "$(stat -c %a f)" = 600`);
+    const link = await sh(`cd '${mnt}' && ln f hard`);
+    expect(link.code).not.toBe(0);
+    expect(link.out).toContain('Operation not permitted');
+    await ok(`cd '${mnt}' && mkdir -p dd/ee && rmdir dd/ee && ! rmdir / 2>/dev/null; ! rmdir kv 2>/dev/null; rmdir dd`);
+    const py = await sh('command -v python3');
+    if (py.code === 0) {
+      const out = await ok(
+        `python3 -c "import os,sys; p=sys.argv[1]; os.setxattr(p+'/f','user.k',b'v'); print(os.getxattr(p+'/f','user.k').decode()); print(sorted(os.listxattr(p+'/f'))); print(os.getxattr(p,'user.cafs.root').decode())" '${mnt}'`,
+      );
+      const [v, list, root] = out.trim().split('\n');
+      expect(v).toBe('v');
+      expect(list).toBe("['user.k']");
+      expect(root).toBe(bytesToHex(await m.currentRoot()));
+    }
+    const xa = await m.fs.getxattr(await m.currentRoot(), '/f', 'user.k').catch(() => undefined);
+    if (py.code === 0) expect(new TextDecoder().decode(xa)).toBe('v');
+  });
+
+  it('sparse: truncate -s 1T, then du shows nearly nothing', async () => {
+    await ok(`cd '${mnt}' && truncate -s 1T sparse`);
+    expect((await ok(`stat -c %s '${mnt}/sparse'`)).trim()).toBe(String(2 ** 40));
+    const kib = Number((await ok(`du -k '${mnt}/sparse'`)).split(/\s/)[0]);
+    expect(kib).toBeLessThan(64);
+    await ok(`cd '${mnt}' && printf z | dd of=sparse bs=1 seek=$((1<<39)) conv=notrunc status=none && test "$(dd if=sparse bs=1 skip=$((1<<39)) count=1 status=none)" = z`);
+    await ok(`rm '${mnt}/sparse'`);
+  });
+
+  it('the branch head is the mount root, and the fs API reads what the mount shows', async () => {
+    const root = await m.currentRoot();
+    const head = await repo.head('main');
+    expect(bytesToHex((await repo.readCommit(head)).root)).toBe(bytesToHex(root));
+    const names = (await readdir(mnt)).sort();
+    expect((await repo.fs.readdir(root, '/')).sort()).toEqual(names);
+    for (const name of await readdir(KV_SRC, { recursive: true })) {
+      const p = join('kv', name);
+      const st = await repo.fs.stat(root, '/' + p);
+      if (st.isFile()) expect(Buffer.from(await repo.fs.readFile(root, '/' + p)).equals(await readFile(join(KV_SRC, name)))).toBe(true);
+    }
+    // Gathered writes land in one root at close, and the history holds it.
+    await ok(`head -c 3000000 /dev/urandom > '${mnt}/rand'`);
+    const after = await m.currentRoot();
+    expect(m.history.at(-1)).toEqual(after);
+    expect(Buffer.from(await repo.fs.readFile(after, '/rand')).equals(await readFile(join(mnt, 'rand')))).toBe(true);
+  });
+
+  it('a read-only mount of an old root keeps showing it while the branch moves on', async () => {
+    const old = await m.currentRoot();
+    const ro = await mount(old, join(tmp, 'ro'), { repo, handleSignals: false });
+    mounts.push(ro);
+    await ok(`printf before > '${mnt}/moving'`);
+    const frozen = await m.currentRoot();
+    const ro2 = ro;
+    await ro2.unmount();
+    const ro3 = await mount(frozen, join(tmp, 'ro'), { repo, handleSignals: false });
+    mounts.push(ro3);
+    await ok(`printf after > '${mnt}/moving' && echo new > '${mnt}/newfile'`);
+    expect(await ok(`cat '${tmp}/ro/moving'`)).toBe('before');
+    expect(await ok(`cat '${mnt}/moving'`)).toBe('after');
+    expect((await sh(`test -e '${tmp}/ro/newfile'`)).code).not.toBe(0);
+    const w = await sh(`echo x > '${tmp}/ro/moving'`);
+    expect(w.code).not.toBe(0);
+    expect(w.out).toMatch(/Read-only file system/);
+    await ok(`diff -r '${KV_SRC}' '${tmp}/ro/kv'`);
+    await ro3.unmount();
+    expect(await mountedAt(join(tmp, 'ro'))).toBe(false);
+  });
+
+  it('SIGTERM unmounts cleanly; a mount left by a killed process is cleared before mounting again', async () => {
+    const dir = join(tmp, 'child');
+    const script = `
+      import { Repo } from ${JSON.stringify(REPO_DIST)};
+      import { mount } from ${JSON.stringify(FUSE_DIST)};
+      const repo = await Repo.open(); await repo.init();
+      await mount({ repo, branch: 'main' }, ${JSON.stringify(dir)});
+      console.log('ready');
+      setInterval(() => {}, 1000);
+    `;
+    const start = async (): Promise<ChildProcess> => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((done, fail) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && done());
+        child.on('exit', (code) => fail(new Error(`child exited ${code}`)));
+      });
+      return child;
+    };
+    const exited = (c: ChildProcess) => new Promise<void>((done) => (c.exitCode !== null || c.signalCode !== null ? done() : c.on('exit', () => done())));
+
+    let child = await start();
+    expect(await mountedAt(dir)).toBe(true);
+    child.kill('SIGTERM');
+    await exited(child);
+    expect(await mountedAt(dir)).toBe(false);
+
+    child = await start();
+    child.kill('SIGKILL');
+    await exited(child);
+    expect(await mountedAt(dir)).toBe(true); // stale: its server is gone
+    const again = await mount({ repo, branch: 'main' }, dir, { handleSignals: false });
+    mounts.push(again);
+    expect(await ok(`ls '${dir}'`)).toContain('kv');
+    await again.unmount();
+    expect(await mountedAt(dir)).toBe(false);
+  });
+
+  it('unmount applies everything and leaves no mount', async () => {
+    await writeFile(join(tmp, 'outside'), 'x');
+    await m.unmount();
+    expect(await mountedAt(mnt)).toBe(false);
+    const head = await repo.head('main');
+    expect(bytesToHex((await repo.readCommit(head)).root)).toBe(bytesToHex(m.root));
+  });
+});
