@@ -282,6 +282,11 @@ describe('export --atomic', () => {
     // One version directory left, and the visible tree equals the source of v1.
     expect(readdirSync(target).filter((n) => n.startsWith('..') && n !== '..data')).toHaveLength(1);
     expect(readFileSync(join(target, 'd', 'f1.txt'), 'utf8')).toBe('version 1 file 1\n'.repeat(200));
+    // A subtree (REF:PATH) projects the same way; the same subtree again changes nothing.
+    const subTarget = join(repoDir, 'live-d');
+    expect(JSON.parse(await ok(repoDir, 'export', '--atomic', 'main:/d', subTarget, '--json')).changed).toBe(true);
+    expect(JSON.parse(await ok(repoDir, 'export', '--atomic', 'main:/d', subTarget, '--json')).changed).toBe(false);
+    expect(readFileSync(join(subTarget, 'f1.txt'), 'utf8')).toBe('version 2 file 1\n'.repeat(200));
     // Unknown files in the target are refused; reserved names in the tree are refused.
     writeFileSync(join(target, 'stranger'), 'x');
     const r = await cafs(repoDir, 'export', '--atomic', 'main', target);

@@ -7,7 +7,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { bytesToHex, type Hash } from '@cafs/kv';
 import { Repo, type Commit } from '@cafs/repo';
-import type { FsChange, Info } from '@cafs/fs';
+import { Fs, type FsChange, type Info } from '@cafs/fs';
 import { CliError, describeError } from './errors.js';
 import { REPO_DIR, openRepo, repoPath } from './repo-open.js';
 import { importDirectory } from './import.js';
@@ -623,15 +623,19 @@ async function subtreeRoot(repo: Repo, root: Hash, path: string): Promise<Hash> 
   const st = await repo.fs.stat(root, path);
   if (!st.isDirectory()) throw new CliError(`${path} is not a directory`);
   // Move the subtree up within a copy of the source root: blobs are shared, nothing is rewritten.
+  // A fixed clock: the same subtree always gives the same root (so re-exports see no change).
+  const fs = new Fs(repo.store, { now: () => 0n });
   let r = root;
-  const top = await repo.fs.readdir(root, '/');
+  const top = await fs.readdir(root, '/');
   const hold = '/..cafs-subtree';
-  r = await repo.fs.rename(r, path, hold);
-  for (const n of top) if ('/' + n !== hold) r = await repo.fs.rm(r, '/' + n, { recursive: true, force: true });
-  const b2 = repo.fs.batch(r);
+  r = await fs.rename(r, path, hold);
+  for (const n of top) if ('/' + n !== hold) r = await fs.rm(r, '/' + n, { recursive: true, force: true });
+  const b2 = fs.batch(r);
   for (const n of await b2.readdir(hold)) await b2.rename(hold + '/' + n, '/' + n);
   await b2.rmdir(hold);
   await b2.chmod('/', st.mode & 0o7777);
+  await b2.chown('/', st.uid, st.gid);
+  await b2.utimes('/', st.mtimeNs, st.mtimeNs);
   return b2.flush();
 }
 
