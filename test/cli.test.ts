@@ -379,6 +379,25 @@ describe('cafs serve', () => {
     });
     expect(raw).toBe(400);
     expect((await fetch(`${base}/b/main/index.html`, { method: 'PUT', body: 'x' })).status).toBe(405);
+
+    // --memory: a RAM-only repository, loaded from a directory, while the one on disk is busy.
+    const mem = spawn(process.execPath, [BIN, '--memory', 'serve', '--import', 'tree', '--port', '0'], { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const memBase = await new Promise<string>((res, rej) => {
+        let buf = '';
+        mem.stdout!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const m = /serving on (http:\/\/\S+)/.exec(buf);
+          if (m) res(m[1]!.replace(/\/$/, ''));
+        });
+        mem.once('exit', (c) => rej(new Error(`serve --memory exited ${c}`)));
+      });
+      const page = await fetch(`${memBase}/b/main/index.html`);
+      expect(await page.text()).toBe('<h1>hi</h1>\n');
+      expect(page.headers.get('etag')).toBe(etag);
+    } finally {
+      mem.kill('SIGTERM');
+    }
   });
 });
 

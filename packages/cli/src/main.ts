@@ -23,6 +23,7 @@ const json = (v: unknown): void => out(JSON.stringify(v, (_k, x) => (typeof x ==
 
 interface Global {
   repo?: string;
+  memory?: boolean;
 }
 
 let program: Command;
@@ -78,6 +79,7 @@ function build(): Command {
   program = new Command('cafs')
     .description('cafs: a content-addressed, immutable filesystem with branches, history and merge')
     .option('--repo <dir>', 'the repository (default: ./.cafs, found by walking up)')
+    .option('--memory', 'serve (or mount) a RAM-only repository instead (see serve --import)')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -496,11 +498,24 @@ function build(): Command {
       .description('serve the repository over HTTP (read-only): /r/<root>/<path>, /b/<branch>/<path>, /diff/<a>..<b>')
       .option('-p, --port <n>', 'port (0: any free port)', '8080')
       .option('--host <addr>', 'address to listen on', '127.0.0.1')
-      .action(async (branches: string[], o: { port: string; host: string }) => {
+      .option('--import <dir>', 'with --memory: import this directory as branch main first')
+      .action(async (branches: string[], o: { port: string; host: string; import?: string }) => {
         const { serve } = await import('./http.js');
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`bad port ${o.port}`);
-        const repo = await openRepo(globals().repo);
+        let repo: Repo;
+        if (globals().memory) {
+          repo = await Repo.open();
+          await repo.init();
+          if (o.import !== undefined) {
+            const r = await importDirectory(repo, o.import);
+            await repo.commit('main', r.root, `import ${o.import}`);
+            out(`imported ${r.files} files into memory: root ${hex(r.root)}`);
+          }
+        } else {
+          if (o.import !== undefined) throw new CliError('--import needs --memory (use `cafs import` for a repository on disk)');
+          repo = await openRepo(globals().repo);
+        }
         for (const b of branches) await repo.head(b);
         const server = await serve(repo, { port, host: o.host, branches: branches.length > 0 ? branches : undefined }).catch(async (err: unknown) => {
           await repo.close();
@@ -518,7 +533,7 @@ function build(): Command {
         });
         await repo.close();
       }),
-    'cafs serve --port 8080\ncurl localhost:8080/b/main/README.md\ncafs serve site --port 0',
+    'cafs serve --port 8080\ncurl localhost:8080/b/main/README.md\ncafs serve site --port 0\ncafs --memory serve --import ./public',
   );
 
   example(
