@@ -1,1 +1,1 @@
-export { mount, clearStaleMount, CafsMount, errno, type MountSource, type MountOptions } from './mount.js';
+export { mount, clearStaleMount, CafsMount, errno, type MountSource, type MountOptions, type MountEvents } from './mount.js';

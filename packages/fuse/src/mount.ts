@@ -2,6 +2,7 @@
 // (libfuse 2.9, high-level path API). Every mutation yields a new root; on a branch mount the
 // branch head advances by compare-and-swap after each one.
 import { execFile } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { stat as fsStat, mkdir as fsMkdir } from 'node:fs/promises';
 import { resolve as resolvePath, basename } from 'node:path';
@@ -49,11 +50,32 @@ export interface MountOptions {
   handleSignals?: boolean | undefined;
   /** libfuse `debug`. */
   debug?: boolean | undefined;
+  /**
+   * Let the kernel cache entries, attributes and pages for a day (default: for read-only
+   * mounts). Turn off for a read-only mount that will `checkout` other roots (it then also
+   * uses direct_io, so that files opened before a checkout keep reading their tree).
+   */
+  cache?: boolean | undefined;
+}
+
+/** What `mount.events` emits (each listener runs later, on its own turn: it never stalls a request). */
+export interface MountEvents {
+  created: [{ path: string }];
+  opened: [{ path: string; fd: number; flags: number }];
+  written: [{ path: string; root: Hash }];
+  closed: [{ path: string; fd: number }];
+  unlinked: [{ path: string }];
+  renamed: [{ from: string; to: string }];
+  root: [{ root: Hash; what: string }];
+  unmounted: [];
 }
 
 interface Handle {
   append: boolean;
   writable: boolean;
+  /** The root and checkout epoch when opened: after a checkout, reads keep this root. */
+  root: Hash;
+  epoch: number;
 }
 
 /** A file unlinked (or replaced by rename) while open: libfuse renamed it to a hidden name. */
@@ -150,6 +172,9 @@ export class CafsMount {
   readonly branch: string | undefined;
   /** Roots this mount produced, oldest first (bounded by `historyLimit`). */
   readonly history: Hash[] = [];
+  /** Typed events; see MountEvents. */
+  readonly events = new EventEmitter<MountEvents>();
+  private epoch = 0;
   private current!: Hash;
   private head: Hash | undefined;
   private fuse: { mount(cb: (err: Error | null) => void): void; unmount(cb: (err: Error | null) => void): void } | undefined;
@@ -196,6 +221,42 @@ export class CafsMount {
     });
   }
 
+  /**
+   * Switches the mount to another root (a hash, or a ref of `repo`) atomically: new lookups
+   * see it at once (within the kernel's cache timeouts: mount with `cache: false` to checkout
+   * on a read-only mount); files already open keep reading what they opened. On a branch
+   * mount the root is committed on the branch (compare-and-swap), like any other change.
+   */
+  checkout(ref: Hash | string): Promise<Hash> {
+    return this.serial(async () => {
+      await this.settle();
+      let root: Hash;
+      if (typeof ref === 'string') {
+        if (this.repo === undefined) throw new TypeError('checkout of a named ref needs options.repo');
+        root = (await this.repo.resolve(ref)).root;
+      } else root = ref;
+      this.epoch++;
+      if (this.branch !== undefined) await this.advance(root, `checkout ${typeof ref === 'string' ? ref : bytesToHex(ref)}`);
+      else {
+        this.current = root;
+        this.remember(root);
+        this.emit('root', { root, what: 'checkout' });
+      }
+      return this.current;
+    });
+  }
+
+  private emit<K extends keyof MountEvents>(name: K, ...args: MountEvents[K]): void {
+    if (this.events.listenerCount(name) === 0) return;
+    setImmediate(() => {
+      try {
+        (this.events.emit as (n: K, ...a: MountEvents[K]) => boolean)(name, ...args);
+      } catch {
+        // A listener's error is its own.
+      }
+    });
+  }
+
   /** @internal */
   async start(): Promise<void> {
     if (!(this.source instanceof Uint8Array)) {
@@ -208,7 +269,12 @@ export class CafsMount {
     if (this.options.mkdir !== false) await fsMkdir(this.mountpoint, { recursive: true }).catch(() => undefined);
 
     const extra = ['big_writes', 'fsname=cafs', 'subtype=cafs', 'default_permissions'];
-    if (this.readOnly) extra.push('ro', `negative_timeout=${LONG_TIMEOUT}`);
+    const cache = this.options.cache ?? this.readOnly;
+    if (this.readOnly) extra.push('ro');
+    if (cache) extra.push(`negative_timeout=${LONG_TIMEOUT}`);
+    // A read-only mount made to `checkout`: the page cache is per path, so a file opened before
+    // a checkout would read the new tree's pages; direct_io keeps every read ours.
+    else if (this.readOnly) extra.push('direct_io');
     extra.push(...(this.options.fuseOptions ?? []));
     const ops = this.operations();
     const Base = FuseNative as new (mnt: string, ops: object, opts: object) => object;
@@ -233,9 +299,9 @@ export class CafsMount {
       timeout: false,
       mkdir: this.options.mkdir !== false,
       debug: this.options.debug ?? false,
-      kernelCache: this.readOnly,
-      entryTimeout: this.readOnly ? LONG_TIMEOUT : undefined,
-      attrTimeout: this.readOnly ? LONG_TIMEOUT : undefined,
+      kernelCache: cache,
+      entryTimeout: cache ? LONG_TIMEOUT : undefined,
+      attrTimeout: cache ? LONG_TIMEOUT : undefined,
     }) as unknown as NonNullable<CafsMount['fuse']>;
     this.fuse = fuse;
     await new Promise<void>((done, fail) => fuse.mount((err) => (err ? fail(err) : done())));
@@ -262,6 +328,7 @@ export class CafsMount {
         });
       });
       this.mounted = false;
+      this.emit('unmounted');
     })();
     return this.unmounting;
   }
@@ -298,6 +365,7 @@ export class CafsMount {
     }
     this.current = root;
     this.remember(root);
+    this.emit('root', { root, what });
   }
 
   /** Applies the gathered writes, if any. Runs inside the queue. */
@@ -307,6 +375,7 @@ export class CafsMount {
     this.pending = undefined;
     const root = await p.batch.flush();
     await this.advance(root, `write ${p.path}`);
+    this.emit('written', { path: p.path, root: this.current });
   }
 
   /** Runs a read against the current state (after gathered writes). */
@@ -415,7 +484,8 @@ export class CafsMount {
           if (writable && st.isDirectory()) throw new FsError('EISDIR', 'open', path);
           if (writable && flags & O_TRUNC && st.size > 0n) await this.fileChange(path, 'truncate', (f, r, p2) => f.truncate(r, p2, 0));
           const fd = this.nextFd++;
-          this.handles.set(fd, { append: (flags & O_APPEND) !== 0, writable });
+          this.handles.set(fd, { append: (flags & O_APPEND) !== 0, writable, root: w.root, epoch: this.epoch });
+          this.emit('opened', { path, fd, flags });
           return fd;
         })();
         p.then(
@@ -436,7 +506,9 @@ export class CafsMount {
           }
         }).then(() => {
           const fd = this.nextFd++;
-          this.handles.set(fd, { append: false, writable: true });
+          this.handles.set(fd, { append: false, writable: true, root: this.current, epoch: this.epoch });
+          this.emit('created', { path });
+          this.emit('opened', { path, fd, flags: O_RDWR });
           return fd;
         });
         p.then(
@@ -445,7 +517,19 @@ export class CafsMount {
         );
       },
 
-      read: (path: string, _fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
+      read: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
+        const h = this.handles.get(fd);
+        if (h !== undefined && h.epoch !== this.epoch && !h.writable) {
+          // Opened before a checkout: keeps reading the tree it opened.
+          fs.read(h.root, path, { offset: pos, length: len }).then(
+            (bytes) => {
+              buf.set(bytes.subarray(0, len));
+              cb(Math.min(bytes.length, len));
+            },
+            (err) => cb(toErrno(err)),
+          );
+          return;
+        }
         this.read(async () => {
           const w = this.where(path);
           return fs.read(w.root, w.path, { offset: pos, length: len });
@@ -502,10 +586,14 @@ export class CafsMount {
         cb0(cb, this.serial(() => this.settle()));
       },
 
-      release: (_path: string, fd: number, cb: (err: number) => void) => {
+      release: (path: string, fd: number, cb: (err: number) => void) => {
         this.handles.delete(fd);
-        if (this.readOnly) return cb(0);
-        cb0(cb, this.serial(() => this.settle()));
+        const closed = (): void => this.emit('closed', { path, fd });
+        if (this.readOnly) {
+          closed();
+          return cb(0);
+        }
+        cb0(cb, this.serial(() => this.settle()).then(closed));
       },
 
       truncate: (path: string, size: number, cb: (err: number) => void) => {
@@ -522,7 +610,7 @@ export class CafsMount {
           this.detached.delete(path);
           return cb(0);
         }
-        cb0(cb, this.change(`unlink ${path}`, (root) => fs.unlink(root, path)));
+        cb0(cb, this.change(`unlink ${path}`, (root) => fs.unlink(root, path)).then(() => this.emit('unlinked', { path })));
       },
 
       rename: (src: string, dest: string, cb: (err: number) => void) => {
@@ -540,12 +628,13 @@ export class CafsMount {
               }
               await fs.lstat(root, src);
               this.detached.set(dest, { root, path: src });
+              this.emit('unlinked', { path: src });
               return fs.unlink(root, src);
             }),
           );
           return;
         }
-        cb0(cb, this.change(`rename ${src} -> ${dest}`, (root) => fs.rename(root, src, dest)));
+        cb0(cb, this.change(`rename ${src} -> ${dest}`, (root) => fs.rename(root, src, dest)).then(() => this.emit('renamed', { from: src, to: dest })));
       },
 
       link: (_src: string, _dest: string, cb: (err: number) => void) => cb(FuseNative.EPERM),

@@ -178,6 +178,33 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     expect(await mountedAt(join(tmp, 'ro'))).toBe(false);
   });
 
+  it('events tell what other programs did; checkout switches a live mount, open files keep their tree', async () => {
+    const seen: string[] = [];
+    m.events.on('closed', (e) => seen.push(`closed ${e.path}`));
+    m.events.on('written', (e) => seen.push(`written ${e.path}`));
+    m.events.on('renamed', (e) => seen.push(`renamed ${e.from} ${e.to}`));
+    await ok(`printf frame1 > '${mnt}/cam.jpg.tmp' && mv '${mnt}/cam.jpg.tmp' '${mnt}/cam.jpg'`);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toContain('written /cam.jpg.tmp');
+    expect(seen).toContain('closed /cam.jpg.tmp');
+    expect(seen).toContain('renamed /cam.jpg.tmp /cam.jpg');
+
+    const a = await m.currentRoot();
+    await ok(`printf second > '${mnt}/cam.jpg'`);
+    const b = await m.currentRoot();
+    const dir = join(tmp, 'co');
+    const view = await mount(a, dir, { repo, cache: false, handleSignals: false });
+    mounts.push(view);
+    // Hold cam.jpg open on root a, switch the mount to b, then read through the old descriptor.
+    const go = join(tmp, 'go');
+    const running = ok(`exec 3<'${dir}/cam.jpg'; cat '${dir}/cam.jpg'; echo; : > '${go}'; while [ -e '${go}' ]; do sleep 0.02; done; cat '${dir}/cam.jpg'; echo; cat <&3`);
+    while (!existsSync(go)) await new Promise((r) => setTimeout(r, 20));
+    expect(bytesToHex(await view.checkout(b))).toBe(bytesToHex(b));
+    await rm(go);
+    expect(await running).toBe('frame1\nsecond\nframe1');
+    await view.unmount();
+  });
+
   it('SIGTERM unmounts cleanly; a mount left by a killed process is cleared before mounting again', async () => {
     const dir = join(tmp, 'child');
     const script = `
