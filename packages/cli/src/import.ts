@@ -78,7 +78,25 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
   const result: ImportResult = { root, files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   const dirs: Entry[] = [];
   let done = 0;
-  for (const e of entries) {
+  // Read small files ahead (up to 16 at a time) while the batch digests the current one.
+  const SMALL = 1 << 20;
+  const ahead = new Map<number, Promise<Buffer>>();
+  let nextRead = 0;
+  const readAhead = (from: number): void => {
+    if (nextRead < from) nextRead = from;
+    while (nextRead < entries.length && ahead.size < 16) {
+      const e = entries[nextRead]!;
+      if (e.kind === 'file' && e.size <= SMALL) {
+        const p = readFile(e.abs);
+        p.catch(() => undefined);
+        ahead.set(nextRead, p);
+      }
+      nextRead++;
+    }
+  };
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    readAhead(i + 1);
     const t = repro ? 0n : e.mtimeNs;
     clock = t;
     if (e.kind === 'dir') {
@@ -86,7 +104,9 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
       dirs.push(e);
       result.dirs++;
     } else if (e.kind === 'file') {
-      const data = e.size <= 1 << 20 ? await readFile(e.abs) : createReadStream(e.abs, { highWaterMark: 1 << 20 });
+      const pending = ahead.get(i);
+      ahead.delete(i);
+      const data = e.size <= SMALL ? await (pending ?? readFile(e.abs)) : createReadStream(e.abs, { highWaterMark: 1 << 20 });
       await batch.writeFile(e.path, data, { mode: e.mode, mtime: t });
       result.files++;
       result.bytes += e.size;
