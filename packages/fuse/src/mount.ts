@@ -170,7 +170,7 @@ export class CafsMount {
   readonly readOnly: boolean;
   readonly repo: Repo | undefined;
   readonly branch: string | undefined;
-  /** Roots this mount produced, oldest first (bounded by `historyLimit`). */
+  /** Roots this mount produced, oldest first (about the last `historyLimit`; trimmed in steps). */
   readonly history: Hash[] = [];
   /** Typed events; see MountEvents. */
   readonly events = new EventEmitter<MountEvents>();
@@ -344,7 +344,8 @@ export class CafsMount {
   private remember(root: Hash): void {
     this.history.push(root);
     const limit = this.options.historyLimit ?? 1000;
-    if (this.history.length > limit) this.history.splice(0, this.history.length - limit);
+    // Trim in steps, not on every root: splicing the front each time costs O(limit) per change.
+    if (this.history.length >= limit + Math.max(16, limit >> 3)) this.history.splice(0, this.history.length - limit);
   }
 
   /** Makes `root` the mount's root: on a branch, compare-and-swap the head first. */
