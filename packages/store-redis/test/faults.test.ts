@@ -135,3 +135,20 @@ describe('faults: a hung master and authentication', () => {
     }
   });
 });
+
+describe('TLS', () => {
+  it('rediss:// with a password reaches a TLS-only cluster; an untrusted certificate is a typed error', async () => {
+    const secured = await startRedisCluster({ tls: true, password: 'tls-pw' });
+    try {
+      expect(secured.url.startsWith('rediss://')).toBe(true);
+      const store = await RedisBlobStore.connect(secured.url, { tls: { ca: secured.ca } });
+      const blobs = Array.from({ length: 50 }, (_, i) => new TextEncoder().encode(`over tls ${i}`));
+      const hashes = await store.putMany(blobs);
+      expect(new TextDecoder().decode(await store.get(hashes[7]!))).toBe('over tls 7');
+      await store.close();
+      await expect(RedisBlobStore.connect(secured.url, { connectTimeout: 2000 })).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    } finally {
+      await secured.stop();
+    }
+  });
+});

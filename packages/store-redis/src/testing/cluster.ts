@@ -14,6 +14,8 @@ export interface TestClusterOptions {
   nodeTimeout?: number;
   /** Redis ACL password for the default user (default none). */
   password?: string;
+  /** TLS only (a throwaway self-signed certificate for 127.0.0.1; needs openssl): rediss:// URL. */
+  tls?: boolean;
 }
 
 export interface TestClusterNode {
@@ -36,6 +38,8 @@ export interface TestCluster {
   cli(i: number, ...args: string[]): string;
   /** Kills every node and removes the directories. */
   stop(): Promise<void>;
+  /** With `tls`: the certificate (PEM) to trust, for the client's `tls: { ca }`. */
+  ca: string | undefined;
 }
 
 const running = new Set<ChildProcess>();
@@ -87,7 +91,20 @@ export async function startRedisCluster(options: TestClusterOptions = {}): Promi
   const nodes: TestClusterNode[] = [];
   for (const port of ports) nodes.push({ port, dir: await mkdtemp(join(tmpdir(), `cafs-redis-${port}-`)), process: undefined });
 
-  const auth = password === undefined ? [] : ['-a', password, '--no-auth-warning'];
+  let ca: string | undefined;
+  let tlsArgs: string[] = [];
+  let tlsCli: string[] = [];
+  if (options.tls) {
+    const certDir = nodes[0]!.dir;
+    const cert = join(certDir, 'cert.pem');
+    const key = join(certDir, 'key.pem');
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl could not make a test certificate: ${r.stderr}`);
+    ca = await readFile(cert, 'utf8');
+    tlsArgs = ['--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-cluster', 'yes', '--tls-auth-clients', 'no'];
+    tlsCli = ['--tls', '--cacert', cert];
+  }
+  const auth = [...tlsCli, ...(password === undefined ? [] : ['-a', password, '--no-auth-warning'])];
   const cli = (i: number, ...args: string[]): string => {
     const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(nodes[i]!.port), ...auth, ...args], {
       encoding: 'utf8',
@@ -99,7 +116,7 @@ export async function startRedisCluster(options: TestClusterOptions = {}): Promi
   const launch = async (i: number): Promise<void> => {
     const n = nodes[i]!;
     const args = [
-      '--port', String(n.port),
+      ...(options.tls ? ['--port', '0', '--tls-port', String(n.port), ...tlsArgs] : ['--port', String(n.port)]),
       '--bind', '127.0.0.1',
       '--protected-mode', 'yes',
       '--dir', n.dir,
@@ -172,7 +189,8 @@ export async function startRedisCluster(options: TestClusterOptions = {}): Promi
 
   const userinfo = password === undefined ? '' : `:${encodeURIComponent(password)}@`;
   return {
-    url: `redis://${userinfo}${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    ca,
+    url: `${options.tls ? 'rediss' : 'redis'}://${userinfo}${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
     nodes,
     stopNode,
     startNode: async (i) => {
