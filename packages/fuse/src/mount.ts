@@ -1,7 +1,7 @@
 // A cafs root or a repository branch mounted as a Linux filesystem through fuse-native
 // (libfuse 2.9, high-level path API). Every mutation yields a new root; on a branch mount the
 // branch head advances by compare-and-swap after each one.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { stat as fsStat, mkdir as fsMkdir } from 'node:fs/promises';
@@ -137,8 +137,47 @@ export async function clearStaleMount(mountpoint: string): Promise<boolean> {
   return true;
 }
 
+/**
+ * Every operation answers exactly once: a synchronous throw in a handler becomes EIO instead of
+ * a request the kernel waits on forever.
+ */
+function guard<T extends Record<string, (...args: never[]) => void>>(ops: T): T {
+  const out: Record<string, (...args: unknown[]) => void> = {};
+  for (const [name, fn] of Object.entries(ops)) {
+    out[name] = (...args: unknown[]) => {
+      const cb = args[args.length - 1] as (err: number) => void;
+      let answered = false;
+      args[args.length - 1] = (...r: unknown[]) => {
+        if (answered) return;
+        answered = true;
+        (cb as (...a: unknown[]) => void)(...r);
+      };
+      try {
+        (fn as (...a: unknown[]) => void)(...args);
+      } catch {
+        if (!answered) {
+          answered = true;
+          cb(FuseNative.EIO);
+        }
+      }
+    };
+  }
+  return out as unknown as T;
+}
+
 const live = new Set<CafsMount>();
 let signalsInstalled = false;
+
+let exitHookInstalled = false;
+
+/** If the process exits with mounts still up (an uncaught error), detach them: no hung mounts. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const m of live) spawnSync('fusermount', ['-uz', m.mountpoint], { stdio: 'ignore' });
+  });
+}
 
 function installSignalHandlers(): void {
   if (signalsInstalled) return;
@@ -276,7 +315,7 @@ export class CafsMount {
     // a checkout would read the new tree's pages; direct_io keeps every read ours.
     else if (this.readOnly) extra.push('direct_io');
     extra.push(...(this.options.fuseOptions ?? []));
-    const ops = this.operations();
+    const ops = guard(this.operations());
     const Base = FuseNative as new (mnt: string, ops: object, opts: object) => object;
     class CafsFuse extends Base {
       _fuseOptions(): string {
@@ -307,6 +346,7 @@ export class CafsMount {
     await new Promise<void>((done, fail) => fuse.mount((err) => (err ? fail(err) : done())));
     this.mounted = true;
     live.add(this);
+    installExitHook();
     if (this.options.handleSignals !== false) installSignalHandlers();
   }
 

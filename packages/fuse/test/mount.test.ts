@@ -205,7 +205,7 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     await view.unmount();
   });
 
-  it('SIGTERM unmounts cleanly; a mount left by a killed process is cleared before mounting again', async () => {
+  it('SIGTERM unmounts cleanly; an uncaught error detaches; a mount left by a killed process is cleared before mounting again', async () => {
     const dir = join(tmp, 'child');
     const script = `
       import { Repo } from ${JSON.stringify(REPO_DIST)};
@@ -214,9 +214,11 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
       await mount({ repo, branch: 'main' }, ${JSON.stringify(dir)});
       console.log('ready');
       setInterval(() => {}, 1000);
+      if (process.env.CRASH) setTimeout(() => { throw new Error('crash on purpose'); }, 50);
     `;
-    const start = async (): Promise<ChildProcess> => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const start = async (crash = false): Promise<ChildProcess> => {
+      const env = crash ? { ...process.env, CRASH: '1' } : process.env;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'ignore'], env });
       await new Promise<void>((done, fail) => {
         child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && done());
         child.on('exit', (code) => fail(new Error(`child exited ${code}`)));
@@ -229,6 +231,12 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     expect(await mountedAt(dir)).toBe(true);
     child.kill('SIGTERM');
     await exited(child);
+    expect(await mountedAt(dir)).toBe(false);
+
+    // An uncaught error: the exit hook detaches the mount.
+    child = await start(true);
+    await exited(child);
+    expect(child.exitCode).not.toBe(0);
     expect(await mountedAt(dir)).toBe(false);
 
     child = await start();
