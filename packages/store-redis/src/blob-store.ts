@@ -149,6 +149,9 @@ export class RedisBlobStore implements BlobStore {
       const actual = sha256(bytes);
       if (compareBytes(actual, hash) !== 0) throw new IntegrityError(bytesToHex(hash), bytesToHex(actual));
     }
+    // A small reply may be a view into a whole socket read (up to 64 KiB): caches above would
+    // keep all of it alive while counting only the blob. Hand back an array of its own.
+    if (bytes.buffer.byteLength > bytes.byteLength) return new Uint8Array(bytes);
     return bytes;
   }
 
