@@ -6,14 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve as resolvePath } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { bytesToHex, type Hash } from '@cafs/kv';
-import { Repo, type Commit } from '@cafs/repo';
+import { Repo, RepoError, type Commit } from '@cafs/repo';
 import { Fs, type FsChange, type Info } from '@cafs/fs';
 import { CliError, describeError } from './errors.js';
 import { REPO_DIR, openRepo, repoPath } from './repo-open.js';
 import { importDirectory } from './import.js';
 import { exportAtomic, exportPlain } from './export.js';
 import { fsck } from './fsck.js';
-import { loadGc } from './gc.js';
 
 const hex = (h: Hash): string => bytesToHex(h);
 const out = (s: string): void => {
@@ -462,8 +461,12 @@ function build(): Command {
       .option('--json', 'print the report as JSON')
       .action(async (o: { full?: boolean; keepLast?: string; dryRun?: boolean; json?: boolean }) => {
         await withRepo(async (repo) => {
-          const gc = await loadGc();
-          const r = await gc(repo, { mode: o.full ? 'full' : 'incremental', keepLast: o.keepLast === undefined ? undefined : Number(o.keepLast), dryRun: o.dryRun === true, graceMs: 0 });
+          const keepLast = o.keepLast === undefined ? undefined : Number(o.keepLast);
+          if (keepLast !== undefined && !(Number.isSafeInteger(keepLast) && keepLast >= 1)) {
+            throw new RepoError('EINVAL', `--keep-last takes a whole number of commits, at least 1 (got ${JSON.stringify(o.keepLast)})`);
+          }
+          // This process holds the repository's lock: no other writer can run, so no grace is needed.
+          const r = await repo.gc({ mode: o.full ? 'full' : 'incremental', keepLast, dryRun: o.dryRun === true, graceMs: 0 });
           if (o.json) return json(r);
           out(`${r.dryRun ? 'would delete' : 'deleted'} ${r.blobsDeleted} blobs (${r.bytesDeleted} bytes), kept ${r.blobsKept}; ${r.mode}${r.fallback ? ' (' + r.fallback + ')' : ''}, ${Math.round(r.durationMs)} ms`);
         });
