@@ -419,6 +419,24 @@ export class CafsMount {
     this.emit('written', { path: p.path, root: this.current });
   }
 
+  /**
+   * lstat of `path`: a file being created or written through the gathered batch is answered
+   * from that batch (the kernel asks between create and write), anything else settles first.
+   */
+  private statOf(path: string): Promise<Stats> {
+    if (this.readOnly) {
+      const w = this.where(path);
+      return this.fs.lstat(w.root, w.path);
+    }
+    return this.serial(async () => {
+      const p = this.pending;
+      if (p !== undefined && p.path === path) return p.batch.lstat(path);
+      await this.settle();
+      const w = this.where(path);
+      return this.fs.lstat(w.root, w.path);
+    });
+  }
+
   /** Runs a read against the current state (after gathered writes). */
   private read<T>(op: () => Promise<T>): Promise<T> {
     if (this.readOnly) return op();
@@ -489,20 +507,14 @@ export class CafsMount {
       },
 
       getattr: (path: string, cb: (err: number, st?: object) => void) => {
-        this.read(async () => {
-          const w = this.where(path);
-          return fs.lstat(w.root, w.path);
-        }).then(
+        this.statOf(path).then(
           (st) => cb(0, this.stats(st)),
           (err) => cb(toErrno(err)),
         );
       },
 
       fgetattr: (path: string, _fd: number, cb: (err: number, st?: object) => void) => {
-        this.read(async () => {
-          const w = this.where(path);
-          return fs.lstat(w.root, w.path);
-        }).then(
+        this.statOf(path).then(
           (st) => cb(0, this.stats(st)),
           (err) => cb(toErrno(err)),
         );
@@ -537,16 +549,21 @@ export class CafsMount {
 
       create: (path: string, mode: number, cb: (err: number, fd?: number) => void) => {
         if (this.readOnly) return cb(FuseNative.EROFS);
-        const p = this.change(`create ${path}`, async (root) => {
+        // The new file starts a gathered batch: create and the writes that follow (until flush,
+        // release or another operation) become one root.
+        const fd = this.nextFd++;
+        const p = this.serial(async () => {
+          await this.settle();
+          const batch = fs.batch(this.current);
           try {
-            return await fs.writeFile(root, path, new Uint8Array(0), { mode: mode & 0o7777, flag: 'wx' });
+            await batch.writeFile(path, new Uint8Array(0), { mode: mode & 0o7777, flag: 'wx' });
           } catch (err) {
             // Lost a race with another creator: open what is there.
-            if (err instanceof FsError && err.code === 'EEXIST') return root;
+            if (err instanceof FsError && err.code === 'EEXIST') return;
             throw err;
           }
+          this.pending = { path, fd, batch };
         }).then(() => {
-          const fd = this.nextFd++;
           this.handles.set(fd, { append: false, writable: true, root: this.current, epoch: this.epoch });
           this.emit('created', { path });
           this.emit('opened', { path, fd, flags: O_RDWR });
