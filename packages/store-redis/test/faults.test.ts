@@ -97,7 +97,7 @@ describe('faults: a hung master and authentication', () => {
     const store = await RedisBlobStore.connect(cluster.url, { prefix: 'hung:', timeout: 800 });
     try {
       const hashes = await store.putMany(Array.from({ length: 60 }, () => randomBytes(64)));
-      const pid = cluster.nodes[2]!.process!.pid!;
+      const pid = cluster.nodes[2]!.pid!;
       process.kill(pid, 'SIGSTOP');
       try {
         const t0 = Date.now();

@@ -21,7 +21,10 @@ export interface TestClusterOptions {
 export interface TestClusterNode {
   port: number;
   dir: string;
+  /** The watchdog shell that runs redis-server (it kills redis-server when its stdin closes). */
   process: ChildProcess | undefined;
+  /** redis-server's own pid while it runs (for signals such as SIGSTOP). */
+  pid: number | undefined;
 }
 
 export interface TestCluster {
@@ -42,16 +45,36 @@ export interface TestCluster {
   ca: string | undefined;
 }
 
-const running = new Set<ChildProcess>();
+const running = new Set<number>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
-    for (const p of running) p.kill('SIGKILL');
+    for (const pid of running) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
   });
 }
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+// redis-server runs under a watchdog shell: when this process dies, even by SIGKILL or a crashed
+// test worker, the shell's stdin reaches EOF and it kills redis-server and removes its directory,
+// so nothing outlives the test run. stopNode writes "keep" first (the directory is reused).
+const WATCHDOG =
+  'redis-server "$@" & r=$!; echo $r; line=; read -r line; kill -9 $r 2>/dev/null; wait $r 2>/dev/null; ' +
+  '[ "$line" = keep ] || rm -rf "$CAFS_REDIS_DIR"; exit 0';
 
 /** True when redis-server and redis-cli are on the PATH. */
 export function redisAvailable(): boolean {
@@ -89,7 +112,7 @@ export async function startRedisCluster(options: TestClusterOptions = {}): Promi
   const password = options.password;
   const ports = await freePorts(masters);
   const nodes: TestClusterNode[] = [];
-  for (const port of ports) nodes.push({ port, dir: await mkdtemp(join(tmpdir(), `cafs-redis-${port}-`)), process: undefined });
+  for (const port of ports) nodes.push({ port, dir: await mkdtemp(join(tmpdir(), `cafs-redis-${port}-`)), process: undefined, pid: undefined });
 
   let ca: string | undefined;
   let tlsArgs: string[] = [];
@@ -130,13 +153,25 @@ export async function startRedisCluster(options: TestClusterOptions = {}): Promi
       '--logfile', 'redis.log',
       ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
     ];
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    const child = spawn('sh', ['-c', WATCHDOG, 'sh', ...args], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+      env: { ...process.env, CAFS_REDIS_DIR: n.dir },
+    });
     n.process = child;
-    running.add(child);
-    child.once('exit', () => running.delete(child));
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(Number(out.trim()));
+      });
+      child.once('exit', () => reject(new Error(`the redis-server watchdog for port ${n.port} exited`)));
+    });
+    n.pid = pid;
+    running.add(pid);
+    child.once('exit', () => running.delete(pid));
     const deadline = Date.now() + 10_000;
     while (!cli(i, 'ping').includes('PONG')) {
-      if (child.exitCode !== null || Date.now() > deadline) {
+      if (!alive(pid) || Date.now() > deadline) {
         const log = await readFile(join(n.dir, 'redis.log'), 'utf8').catch(() => '');
         throw new Error(`redis-server on port ${n.port} did not start:\n${log.slice(-2000)}`);
       }
@@ -155,17 +190,24 @@ export async function startRedisCluster(options: TestClusterOptions = {}): Promi
   };
 
   const stopNode = async (i: number, graceful = false): Promise<void> => {
-    const child = nodes[i]!.process;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    if (graceful) cli(i, 'shutdown', 'save');
-    else child.kill('SIGKILL');
-    await Promise.race([exited, sleep(5000)]);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
+    const n = nodes[i]!;
+    const child = n.process;
+    const pid = n.pid;
+    if (child === undefined || pid === undefined) return;
+    if (graceful && alive(pid)) {
+      cli(i, 'shutdown', 'save');
+      for (let t = 0; t < 100 && alive(pid); t++) await sleep(50);
     }
-    nodes[i]!.process = undefined;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.stdin!.end('keep\n'); // the watchdog kills redis-server and exits, keeping the directory
+      await Promise.race([exited, sleep(5000)]);
+    }
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (let t = 0; t < 100 && alive(pid); t++) await sleep(20);
+    running.delete(pid);
+    n.process = undefined;
+    n.pid = undefined;
   };
 
   const stop = async (): Promise<void> => {
