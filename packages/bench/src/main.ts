@@ -4,6 +4,7 @@ import os from 'node:os';
 import { runFs } from './fs.js';
 import { runKv } from './kv.js';
 import { runRepo } from './repo.js';
+import { runStoreBench } from '@cafs/store-redis/bench';
 import { UsageError, loadAverage } from './table.js';
 
 interface Suite {
@@ -16,6 +17,7 @@ const SUITES: Record<string, Suite> = {
   kv: { about: 'immutable B-tree (@cafs/kv) vs Map and memory-level; options: --entries N', run: runKv },
   fs: { about: 'filesystem (@cafs/fs) vs memfs, node:fs on tmpfs and @helia/unixfs; options: --snapshot-files N', run: runFs },
   repo: { about: 'repository (@cafs/repo): commit rate, full vs incremental gc, merge; options: --files N, --commits N, --rounds N, --no-merge', run: runRepo },
+  store: { about: 'blob stores: memory, LevelDB and a 3-master Redis Cluster (started on loopback); options: --count-1k N --count-64k N --import-mib N', run: runStoreBench },
 };
 
 function usage(): string {
