@@ -23,6 +23,7 @@ const json = (v: unknown): void => out(JSON.stringify(v, (_k, x) => (typeof x ==
 interface Global {
   repo?: string;
   memory?: boolean;
+  store?: string;
 }
 
 let program: Command;
@@ -33,7 +34,7 @@ function globals(): Global {
 
 /** Opens the repository, runs `fn`, closes it. */
 async function withRepo<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
-  const repo = await openRepo(globals().repo);
+  const repo = await openRepo(globals().repo, globals().store);
   try {
     return await fn(repo);
   } finally {
@@ -78,6 +79,7 @@ function build(): Command {
   program = new Command('cafs')
     .description('cafs: a content-addressed, immutable filesystem with branches, history and merge')
     .option('--repo <dir>', 'the repository (default: ./.cafs, found by walking up)')
+    .option('--store <url>', 'keep the repository on a Redis Cluster: redis://[user:password@]host:port[,host:port...] or rediss://... (default: $CAFS_STORE)', process.env['CAFS_STORE'])
     .option('--memory', 'serve (or mount) a RAM-only repository instead (see serve --import)')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
@@ -93,6 +95,18 @@ function build(): Command {
       .option('--json', 'print the result as JSON')
       .action(async (o: { branch: string; json?: boolean }) => {
         const g = globals();
+        if (g.store !== undefined) {
+          const repo = await openRepo(undefined, g.store);
+          try {
+            if ((await repo.branches()).length > 0) throw new CliError(`a repository exists already on ${g.store.replace(/\/\/[^@/]*@/, '//')}`);
+            const commit = await repo.init({ branch: o.branch });
+            if (o.json) return json({ store: 'redis', branch: o.branch, commit: hex(commit) });
+            out(`initialized a repository on the Redis Cluster (branch ${o.branch})`);
+            return;
+          } finally {
+            await repo.close();
+          }
+        }
         const dir = g.repo !== undefined ? (g.repo.endsWith(REPO_DIR) ? resolvePath(g.repo) : join(resolvePath(g.repo), REPO_DIR)) : join(process.cwd(), REPO_DIR);
         await mkdir(dir, { recursive: true });
         const repo = await Repo.open({ path: dir });
@@ -128,7 +142,8 @@ function build(): Command {
           }
           const r = await importDirectory(repo, dir, {
             reproducible: o.reproducible === true,
-            exclude: [repoPath(globals().repo)],
+            // The repository's own directory is never imported (there is none on a remote store).
+            exclude: globals().store === undefined ? [repoPath(globals().repo)] : [],
             onProgress: bar
               ? (done, total, bytes) => {
                   (bar as unknown as { setTotal(n: number): void }).setTotal(total);
@@ -517,7 +532,7 @@ function build(): Command {
           }
         } else {
           if (o.import !== undefined) throw new CliError('--import needs --memory (use `cafs import` for a repository on disk)');
-          repo = await openRepo(globals().repo);
+          repo = await openRepo(globals().repo, globals().store);
         }
         for (const b of branches) await repo.head(b);
         const server = await serve(repo, { port, host: o.host, branches: branches.length > 0 ? branches : undefined }).catch(async (err: unknown) => {
@@ -549,8 +564,8 @@ function build(): Command {
       .option('--reproducible', 'zero times and owners')
       .action(async (dir: string, o: { branch: string; debounce: string; reproducible?: boolean }) => {
         const { watch } = await import('node:fs');
-        const repo = await openRepo(globals().repo);
-        const exclude = [repoPath(globals().repo)];
+        const repo = await openRepo(globals().repo, globals().store);
+        const exclude = globals().store === undefined ? [repoPath(globals().repo)] : [];
         let last: string | undefined;
         try {
           last = hex((await repo.readCommit(await repo.head(o.branch))).root);

@@ -31,6 +31,14 @@ export function repoPath(option: string | undefined): string {
   return found;
 }
 
-export async function openRepo(option: string | undefined): Promise<Repo> {
-  return Repo.open({ path: repoPath(option), author: process.env['CAFS_AUTHOR'] ?? process.env['USER'] });
+/** Opens the repository: on a Redis Cluster with `store` (redis:// or rediss:// URL), else the LevelDB in .cafs. */
+export async function openRepo(option: string | undefined, store?: string): Promise<Repo> {
+  const author = process.env['CAFS_AUTHOR'] ?? process.env['USER'];
+  if (store !== undefined) {
+    if (!/^rediss?:\/\//.test(store)) throw new CliError(`unsupported --store ${JSON.stringify(store)}: expected redis://host:port[,host:port...] or rediss://...`);
+    const { openRedis } = await import('@cafs/store-redis');
+    const { store: blobs, names } = await openRedis(store);
+    return new Repo({ store: blobs, names, author });
+  }
+  return Repo.open({ path: repoPath(option), author });
 }
