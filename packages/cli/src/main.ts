@@ -616,14 +616,40 @@ function build(): Command {
   example(
     program
       .command('mount')
-      .argument('<ref>')
-      .argument('<dir>')
-      .description('mount a branch as a real filesystem (FUSE): not available yet')
-      .option('--ro', 'read-only')
-      .action(async () => {
-        throw new CliError('mount is not available yet (the FUSE layer, packages/fuse, is being written)');
+      .argument('<ref>', 'a branch (read/write), or any ref or root hash (read-only)')
+      .argument('<dir>', 'the mountpoint (created if missing; a stale mount there is cleared)')
+      .description('mount a branch or a snapshot as a real filesystem (FUSE); every change through a branch mount is a commit')
+      .option('--ro', 'read-only, even for a branch')
+      .option('--import <dir>', 'with --memory: import this directory as branch main first')
+      .option('--json', 'print the mount as a JSON line')
+      .action(async (ref: string, dir: string, o: { ro?: boolean; import?: string; json?: boolean }) => {
+        const { mount } = await import('@cafs/fuse');
+        let repo: Repo;
+        if (globals().memory) {
+          repo = await Repo.open();
+          await repo.init();
+          if (o.import !== undefined) {
+            const r = await importDirectory(repo, o.import);
+            await repo.commit('main', r.root, `import ${o.import}`);
+          }
+        } else {
+          if (o.import !== undefined) throw new CliError('--import needs --memory (use `cafs import` for a repository on disk)');
+          repo = await openRepo(globals().repo, globals().store);
+        }
+        const isBranch = (await repo.branches()).some((b) => b.name === ref);
+        const target = resolvePath(dir);
+        const m =
+          isBranch && !o.ro
+            ? await mount({ repo, branch: ref }, target)
+            : await mount((await repo.resolve(ref)).root, target, { repo });
+        const mode = isBranch && !o.ro ? `read/write on branch ${ref}` : 'read-only';
+        if (o.json) json({ mountpoint: target, root: hex(m.root), mode });
+        else out(`mounted ${hex(m.root)} at ${target} (${mode}); Ctrl-C or \`fusermount -u ${target}\` to unmount`);
+        // The mount serves requests on this process until it is unmounted (signals unmount it).
+        await new Promise<void>((done) => m.events.once('unmounted', () => done()));
+        await repo.close();
       }),
-    'cafs mount main /mnt/cafs',
+    'cafs mount main /mnt/cafs\ncafs mount v1.0 /mnt/release --ro\ncafs --memory mount main /mnt/ram --import ./site',
   );
 
   return program;
