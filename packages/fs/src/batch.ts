@@ -8,7 +8,7 @@ import { childKey, extentRange, infoKey, prefixEnd, ROOT_KEY } from './keys.js';
 import type { KvReader } from './kv-view.js';
 import { Txn } from './kv-view.js';
 import { NAME_MAX, pathBytes, showPath, type PathLike } from './path.js';
-import { readInfo, resolve, type Resolved } from './resolve.js';
+import { quickInfo, readInfo, resolve, type Resolved } from './resolve.js';
 import { Stats } from './stats.js';
 
 /** Largest file size: 2^63 - 1 bytes. */
@@ -108,11 +108,20 @@ export class FsReader {
   }
 
   async stat(path: PathLike): Promise<Stats> {
-    return new Stats((await this.existing(path, 'stat', true)).info);
+    return this.statOf(path, 'stat', true);
   }
 
   async lstat(path: PathLike): Promise<Stats> {
-    return new Stats((await this.existing(path, 'lstat', false)).info);
+    return this.statOf(path, 'lstat', false);
+  }
+
+  private async statOf(path: PathLike, syscall: string, follow: boolean): Promise<Stats> {
+    if (typeof path === 'string' || path instanceof Uint8Array) {
+      const quick = await quickInfo(this.kv, pathBytes(path), follow);
+      if (quick === 'missing') throw new FsError('ENOENT', syscall, showPath(path));
+      if (quick !== undefined) return new Stats(quick);
+    }
+    return new Stats((await this.existing(path, syscall, follow)).info);
   }
 
   async exists(path: PathLike): Promise<boolean> {

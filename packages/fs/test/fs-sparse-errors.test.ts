@@ -137,3 +137,39 @@ describe('bad input gets a typed error and leaves the root unchanged', () => {
     expect(await codeOf(b.mkdir('/late'))).toBe('EINVAL');
   });
 });
+
+describe("stat's fast path agrees with full resolution", () => {
+  it('plain, dotted, doubled-slash, trailing-slash and linked paths', async () => {
+    const fs = newFs();
+    let root = await fs.mkfs();
+    root = await fs.mkdir(root, '/d/e', { recursive: true });
+    root = await fs.writeFile(root, '/d/e/f', 'x');
+    root = await fs.writeFile(root, '/file', 'y');
+    root = await fs.symlink(root, '/d/e', '/link');
+    root = await fs.symlink(root, '/nowhere', '/dangling');
+    const kind = async (p: string, follow = true) => {
+      try {
+        return (follow ? await fs.stat(root, p) : await fs.lstat(root, p)).type;
+      } catch (err) {
+        return (err as { code: string }).code;
+      }
+    };
+    expect(await kind('/d/e/f')).toBe('file');
+    expect(await kind('/d/./e/f')).toBe('file');
+    expect(await kind('//d//e/f')).toBe('file');
+    expect(await kind('/d/e/../e/f')).toBe('file');
+    expect(await kind('/d/e/')).toBe('directory');
+    expect(await kind('/file/')).toBe('ENOTDIR');
+    expect(await kind('/file/x')).toBe('ENOTDIR');
+    expect(await kind('/link/f')).toBe('file');
+    expect(await kind('/link')).toBe('directory');
+    expect(await kind('/link', false)).toBe('symlink');
+    expect(await kind('/dangling')).toBe('ENOENT');
+    expect(await kind('/dangling', false)).toBe('symlink');
+    expect(await kind('/missing')).toBe('ENOENT');
+    expect(await kind('/d/missing')).toBe('ENOENT');
+    expect(await kind('/missing/deeper')).toBe('ENOENT');
+    expect(await kind('/link/missing')).toBe('ENOENT');
+    expect(await kind('/')).toBe('directory');
+  });
+});
