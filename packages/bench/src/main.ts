@@ -1,6 +1,7 @@
 // `pnpm bench [suite] [options]` from the workspace root: runs one suite, or all of them.
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { runCli } from './cli.js';
 import { runFs } from './fs.js';
 import { runKv } from './kv.js';
 import { runRepo } from './repo.js';
@@ -17,6 +18,7 @@ const SUITES: Record<string, Suite> = {
   kv: { about: 'immutable B-tree (@cafs/kv) vs Map and memory-level; options: --entries N', run: runKv },
   fs: { about: 'filesystem (@cafs/fs) vs memfs, node:fs on tmpfs and @helia/unixfs; options: --snapshot-files N', run: runFs },
   repo: { about: 'repository (@cafs/repo): commit rate, full vs incremental gc, merge; options: --files N, --commits N, --rounds N, --no-merge', run: runRepo },
+  cli: { about: 'the cafs command: import/export of a real tree vs cp -a and tar, cafs serve vs node:http; options: --tree DIR --rounds N --seconds N --concurrency N', run: runCli },
   store: { about: 'blob stores: memory, LevelDB and a 3-master Redis Cluster (started on loopback); options: --count-1k N --count-64k N --import-mib N', run: runStoreBench },
 };
 
