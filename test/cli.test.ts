@@ -435,3 +435,36 @@ describe('cafs watch', () => {
     expect(JSON.parse(await ok(repoDir, 'log', '--json')).length).toBe(3);
   });
 });
+
+describe('cafs import keeps names byte for byte', () => {
+  it('a non-UTF-8 file name survives import; export refuses it instead of renaming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cafs-names-'));
+    try {
+      const src = join(dir, 'src');
+      mkdirSync(src);
+      const odd = Buffer.concat([Buffer.from(src + '/caf'), Buffer.from([0xe9]), Buffer.from('.txt')]);
+      writeFileSync(odd, 'latin-1 name');
+      writeFileSync(join(src, 'plain.txt'), 'plain');
+      const cli = (...args: string[]) => promisify(execFile)(process.execPath, [resolve('packages/cli/dist/main.js'), ...args], { cwd: dir });
+      await cli('init');
+      await cli('import', src, '-m', 'odd names');
+      const { Repo } = (await import('../packages/repo/dist/index.js')) as typeof import('../packages/repo/dist/index.js');
+      const repo = await Repo.open({ path: join(dir, '.cafs') });
+      try {
+        const { root } = await repo.resolve('main');
+        const names = await repo.fs.readdir(root, '/', { withFileTypes: true });
+        const bytes = names.map((n) => Buffer.from(n.nameBytes).toString('hex')).sort();
+        expect(bytes).toEqual([Buffer.from('caf\xe9.txt', 'latin1').toString('hex'), Buffer.from('plain.txt').toString('hex')].sort());
+        const raw = Buffer.from('/caf\xe9.txt', 'latin1');
+        expect(new TextDecoder().decode(await repo.fs.readFile(root, raw))).toBe('latin-1 name');
+      } finally {
+        await repo.close();
+      }
+      const failed = await cli('export', 'main', join(dir, 'out')).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      expect(failed?.code).toBe(1);
+      expect(failed?.stderr).toMatch(/not valid UTF-8/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

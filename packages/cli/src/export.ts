@@ -41,6 +41,10 @@ async function* walkTree(repo: Repo, root: Hash, from: string): AsyncGenerator<T
   yield { path: from, type: st.type };
   if (st.type !== 'directory') return;
   for (const e of await repo.fs.readdir(root, from, { withFileTypes: true })) {
+    // Export writes names as strings: refuse a name that is not UTF-8 rather than change it.
+    if (!Buffer.from(e.name, 'utf8').equals(e.nameBytes)) {
+      throw new CliError(`cannot export ${JSON.stringify(child(from, e.name))}: its name is not valid UTF-8 (kept byte for byte in the repository; export of such names is not supported yet)`);
+    }
     yield* walkTree(repo, root, child(from, e.name));
   }
 }

@@ -24,8 +24,10 @@ export interface ImportResult {
 }
 
 interface Entry {
-  abs: string;
-  path: string;
+  /** Absolute path on disk, as bytes: names need not be UTF-8 and are kept byte for byte. */
+  abs: Buffer;
+  /** Path in the filesystem, as bytes. */
+  path: Uint8Array;
   kind: 'file' | 'dir' | 'symlink';
   mode: number;
   uid: number;
@@ -34,23 +36,26 @@ interface Entry {
   size: number;
 }
 
-async function walk(root: string, exclude: Set<string>): Promise<Entry[]> {
+const SLASH = Buffer.from('/');
+const isRoot = (path: Uint8Array): boolean => path.length === 1 && path[0] === 0x2f;
+
+async function walk(root: Buffer, exclude: Set<string>): Promise<Entry[]> {
   const out: Entry[] = [];
-  const visit = async (abs: string, path: string): Promise<void> => {
+  const visit = async (abs: Buffer, path: Uint8Array): Promise<void> => {
     const st = await lstat(abs, { bigint: true });
     const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : undefined;
     if (kind === undefined) return; // sockets, fifos, devices: not stored
     out.push({ abs, path, kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, size: Number(st.size) });
     if (kind === 'dir') {
-      const names = (await readdir(abs)).sort();
+      const names = (await readdir(abs, { encoding: 'buffer' })).sort(Buffer.compare);
       for (const name of names) {
-        const child = join(abs, name);
-        if (exclude.has(child)) continue;
-        await visit(child, path === '/' ? '/' + name : path + '/' + name);
+        const child = Buffer.concat([abs, SLASH, name]);
+        if (exclude.has(child.toString('hex'))) continue;
+        await visit(child, Buffer.concat([isRoot(path) ? Buffer.alloc(0) : Buffer.from(path), SLASH, name]));
       }
     }
   };
-  await visit(root, '/');
+  await visit(root, Buffer.from('/'));
   return out;
 }
 
@@ -63,9 +68,9 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
     throw new CliError(`no such directory: ${dir}`);
   }
   if (!st.isDirectory()) throw new CliError(`not a directory: ${dir}`);
-  const real = await realpath(dir);
+  const real = await realpath(dir, { encoding: 'buffer' });
   const exclude = new Set<string>();
-  for (const e of options.exclude ?? []) exclude.add(await realpath(e).catch(() => e));
+  for (const e of options.exclude ?? []) exclude.add((await realpath(e, { encoding: 'buffer' }).catch(() => Buffer.from(e))).toString('hex'));
   const entries = await walk(real, exclude);
   const repro = options.reproducible === true;
   // ctime follows each entry's mtime (or 0): importing the same tree twice gives the same root.
@@ -100,7 +105,7 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
     const t = repro ? 0n : e.mtimeNs;
     clock = t;
     if (e.kind === 'dir') {
-      if (e.path !== '/') await batch.mkdir(e.path, { mode: e.mode });
+      if (!isRoot(e.path)) await batch.mkdir(e.path, { mode: e.mode });
       dirs.push(e);
       result.dirs++;
     } else if (e.kind === 'file') {
@@ -111,11 +116,11 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
       result.files++;
       result.bytes += e.size;
     } else {
-      await batch.symlink(await readlink(e.abs), e.path);
+      await batch.symlink(await readlink(e.abs, { encoding: 'buffer' }), e.path);
       await batch.lutimes(e.path, t, t);
       result.symlinks++;
     }
-    if (!repro && (e.uid !== 0 || e.gid !== 0) && e.path !== '/') await batch.lchown(e.path, e.uid, e.gid);
+    if (!repro && (e.uid !== 0 || e.gid !== 0) && !isRoot(e.path)) await batch.lchown(e.path, e.uid, e.gid);
     options.onProgress?.(++done, entries.length, result.bytes);
   }
   // Directory times last: adding children moved them.
