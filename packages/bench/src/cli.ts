@@ -2,8 +2,8 @@
 // - `cafs import` / `cafs export` of a real tree (by default the workspace's node_modules/.pnpm)
 //   against `cp -a` and `tar c | tar x` of the same tree, interleaved rounds, medians;
 // - `cafs serve --port 0` on 127.0.0.1 against a minimal node:http static server, load from a
-//   second process (fetch, N concurrent loops, bounded in time and in requests).
-// Temp dirs live under os.tmpdir() and are removed afterwards. No timing assertions.
+//   second process (node:http keep-alive GET loops, bounded in time and in requests).
+// Temp dirs live under /dev/shm (else os.tmpdir()) and are removed afterwards. No timing assertions.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as nfs from 'node:fs/promises';
@@ -132,25 +132,31 @@ server.listen(0, '127.0.0.1', () => console.log('serving on http://127.0.0.1:' +
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-// The load generator, a second process: N loops of fetch for a bounded time and request count.
+// The load generator, a second process: N loops of GET for a bounded time and request count.
+// node:http with a keep-alive agent: about 5x the request rate of fetch (undici) on this kind
+// of machine, so the small-file figure is less a measure of the client.
 const LOADGEN = `
+import http from 'node:http';
 const [url, conc, seconds, maxReq] = [process.argv[2], +process.argv[3], +process.argv[4], +process.argv[5]];
+const agent = new http.Agent({ keepAlive: true, maxSockets: conc });
 let issued = 0, done = 0, bytes = 0, errors = 0;
 const t0 = performance.now();
 const end = t0 + seconds * 1000;
+const get = () => new Promise((resolve) => {
+  const req = http.get(url, { agent }, (res) => {
+    res.on('data', (c) => { bytes += c.length; });
+    res.on('end', () => { if (res.statusCode === 200) done++; else errors++; resolve(); });
+    res.on('error', () => { errors++; resolve(); });
+  });
+  req.on('error', () => { errors++; resolve(); });
+});
 async function loop() {
-  while (performance.now() < end && issued < maxReq) {
-    issued++;
-    try {
-      const res = await fetch(url);
-      if (res.status !== 200) { errors++; await res.arrayBuffer(); continue; }
-      for await (const chunk of res.body) bytes += chunk.byteLength;
-      done++;
-    } catch { errors++; }
-  }
+  while (performance.now() < end && issued < maxReq) { issued++; await get(); }
 }
 await Promise.all(Array.from({ length: conc }, loop));
-console.log(JSON.stringify({ requests: done, bytes, errors, ms: performance.now() - t0 }));
+const ms = performance.now() - t0;
+agent.destroy();
+console.log(JSON.stringify({ requests: done, bytes, errors, ms }));
 `;
 
 interface Load {
@@ -237,49 +243,57 @@ export async function runCli(args: readonly string[]): Promise<void> {
     return out;
   };
 
-  const tmp = await nfs.mkdtemp(path.join(os.tmpdir(), 'cafs-bench-cli-'));
+  // tmpfs when there is one: the peers then measure CPU cost, not the disk's (on this kind of VM
+  // the ext4 /tmp made cp -a vary between 0.3 s and 5 s from one minute to the next).
+  const tmpRoot = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const tmp = await nfs.mkdtemp(path.join(tmpRoot, 'cafs-bench-cli-'));
   const servers: ChildProcess[] = [];
   try {
-    const st = await treeStats(cfg.tree);
+    // One copy of the tree in the temp dir, the source of every round: the workspace's
+    // node_modules can change under a running bench (another engineer's pnpm install).
+    const source = path.join(tmp, 'tree');
+    await run('cp', ['-a', cfg.tree, source]);
+    const st = await treeStats(source);
     console.log(
       `cli suite: ${path.relative(process.cwd(), CAFS) || CAFS} as child processes; tree ${cfg.tree} ` +
-        `(${fmt.int(st.files)} files, ${fmt.int(st.dirs)} dirs, ${fmt.int(st.links)} symlinks, ${(st.bytes / 1e6).toFixed(1)} MB in files); temp dir ${tmp}`,
+        `(${fmt.int(st.files)} files, ${fmt.int(st.dirs)} dirs, ${fmt.int(st.links)} symlinks, ${(st.bytes / 1e6).toFixed(1)} MB in files), ` +
+        `copied once to the temp dir ${tmp} (removed afterwards)`,
     );
 
     // ---- import / export vs cp -a and tar ----
     const tree = await section('tree', () => [], async () => {
       progress(`preparing: a repository holding the tree (the source of every export round)`);
-      const source = path.join(tmp, 'source-repo');
-      await cafs('init', '--repo', source);
-      await cafs('import', cfg.tree, '-m', 'bench', '--repo', source);
-      const total = 1 + cfg.rounds;
-      const repos: string[] = [];
-      for (let r = 0; r < total; r++) {
-        repos.push(path.join(tmp, `import-${r}`));
-        await cafs('init', '--repo', repos[r]!);
-      }
-      const out = (what: string, r: number): string => path.join(tmp, `${what}-${r}`);
-      let round = -1;
-      const times = await interleaved(
-        {
-          'cafs import': async (r) => {
-            if (r !== round) progress(`tree round ${r + 1}/${total}${r === 0 ? ' (warm-up)' : ''}`), (round = r);
-            await cafs('import', cfg.tree, '-m', `round ${r}`, '--repo', repos[r]!);
-          },
-          'cafs export': (r) => cafs('export', 'main', out('export', r), '--repo', source),
-          'cp -a': (r) => run('cp', ['-a', cfg.tree, out('cp', r)]),
-          'tar c | tar x': async (r) => {
-            await nfs.mkdir(out('tar', r));
-            await run('sh', ['-c', 'tar -C "$1" -cf - . | tar -C "$2" -xf -', 'sh', cfg.tree, out('tar', r)]);
-          },
+      const sourceRepo = path.join(tmp, 'source-repo');
+      await cafs('init', '--repo', sourceRepo);
+      await cafs('import', source, '-m', 'bench', '--repo', sourceRepo);
+      const repo = path.join(tmp, 'import-repo');
+      const out = (what: string): string => path.join(tmp, `out-${what}`);
+      const contenders: Record<string, () => Promise<unknown>> = {
+        'cafs import': () => cafs('import', source, '-m', 'bench', '--repo', repo),
+        'cafs export': () => cafs('export', 'main', out('export'), '--repo', sourceRepo),
+        'cp -a': () => run('cp', ['-a', source, out('cp')]),
+        'tar c | tar x': async () => {
+          await nfs.mkdir(out('tar'));
+          await run('sh', ['-c', 'tar -C "$1" -cf - . | tar -C "$2" -xf -', 'sh', source, out('tar')]);
         },
-        cfg.rounds,
-        1,
-      );
+      };
+      const names = Object.keys(contenders);
+      const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+      // One interleaved() call per round, the contenders rotated by the round (as interleaved()
+      // does across rounds), so that the outputs can be removed and a fresh repository made
+      // between rounds, untimed: the temp dir holds one copy of each output at a time.
+      for (let round = 0; round < 1 + cfg.rounds; round++) {
+        progress(`tree round ${round + 1}/${1 + cfg.rounds}${round === 0 ? ' (warm-up)' : ''}`);
+        await nfs.rm(repo, { recursive: true, force: true });
+        for (const what of ['export', 'cp', 'tar']) await nfs.rm(out(what), { recursive: true, force: true });
+        await cafs('init', '--repo', repo);
+        const rotated = Object.fromEntries(names.map((_, j) => names[(round + j) % names.length]!).map((n) => [n, contenders[n]!]));
+        const t = await interleaved(rotated, 1, 0);
+        if (round > 0) for (const n of names) times[n]!.push(...t[n]!);
+      }
       // Check that every contender wrote the whole tree (file counts of the last round).
-      const last = cfg.rounds;
       for (const what of ['export', 'cp', 'tar']) {
-        const s = await treeStats(out(what, last));
+        const s = await treeStats(out(what));
         if (s.files !== st.files) notes.push(`WARNING: ${what} wrote ${fmt.int(s.files)} files of ${fmt.int(st.files)}`);
       }
       return times;
@@ -378,8 +392,8 @@ export async function runCli(args: readonly string[]): Promise<void> {
     });
     const e = ['small cafs', 'small peer', 'large cafs', 'large peer'].map((k) => `${k} ${errs(results[k]!)}`);
     notes.push(
-      `HTTP: cafs serve --port 0 (LevelDB repo, GET /b/main/<file>) vs a node:http server streaming the same files from ${os.tmpdir()}; ` +
-        `load from a second node process (fetch loops, bodies read in full) on 127.0.0.1; medians of ${cfg.httpRounds} rounds after 1 warm-up; ` +
+      `HTTP: cafs serve --port 0 (LevelDB repo, GET /b/main/<file>) vs a node:http server streaming the same files from ${tmpRoot}; ` +
+        `load from a second node process (node:http keep-alive GET loops, bodies read in full) on 127.0.0.1; medians of ${cfg.httpRounds} rounds after 1 warm-up; ` +
         `the load generator shares the ${os.cpus().length} cores with the server. Errors/non-200: ${e.join(', ')}`,
     );
   } finally {
