@@ -102,6 +102,8 @@ async function workloads(dir: string, cfg: FuseBenchConfig, tarEntries: number, 
   const r = await inDir(dir, `dd if=${q(RAND)} of=random bs=1M count=${cfg.mib} conv=fsync 2>/dev/null`);
   progress(`${label}: sequential read`);
   const rd = await inDir(dir, 'dd if=random of=/dev/null bs=1M 2>/dev/null');
+  const same = await inDir(dir, `cmp -s random ${q(RAND)} && echo same || echo differs`);
+  if (same.out.trim() !== 'same') console.log(`warning: ${label}: the file read back differs from the random data written`);
   await inDir(dir, 'rm -f random');
   progress(`${label}: ${cfg.files} files of 4 KiB: create, read, stat`);
   const small = JSON.parse((await inDir(dir, `exec ${q(process.execPath)} ${q(SMALL)} ${cfg.files}`)).out) as {
