@@ -51,50 +51,9 @@ export const DRIVE_DEV = 0xcaf5;
 
 const nsToMs = (ns: bigint): number => Number(ns / 1000n) / 1000;
 
-/** node:fs Stats: number fields; atime is mtime (reads never change a root), birthtime is ctime. */
-export class DriveStats {
-  dev: number;
-  ino: number;
-  mode: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  rdev: number;
-  size: number;
-  blksize: number;
-  blocks: number;
-  atimeMs: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  birthtimeMs: number;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-  birthtime: Date;
-  /** The file type, as @cafs/fs names it. */
-  readonly type: Stats['type'];
-
-  constructor(s: Stats, path: string) {
-    this.type = s.type;
-    this.dev = DRIVE_DEV;
-    this.ino = inoOf(path);
-    this.mode = s.mode;
-    this.nlink = s.nlink;
-    this.uid = s.uid;
-    this.gid = s.gid;
-    this.rdev = 0;
-    this.size = Number(s.size);
-    this.blksize = s.blksize;
-    this.blocks = Number(s.blocks);
-    this.mtimeMs = nsToMs(s.mtimeNs);
-    this.ctimeMs = nsToMs(s.ctimeNs);
-    this.atimeMs = this.mtimeMs;
-    this.birthtimeMs = this.ctimeMs;
-    this.mtime = new Date(this.mtimeMs);
-    this.atime = new Date(this.atimeMs);
-    this.ctime = new Date(this.ctimeMs);
-    this.birthtime = new Date(this.birthtimeMs);
-  }
+/** The type tests node:fs Stats and Dirent share. */
+abstract class TypedEntry {
+  abstract readonly type: Stats['type'];
   isFile(): boolean {
     return this.type === 'file';
   }
@@ -118,8 +77,55 @@ export class DriveStats {
   }
 }
 
+/** node:fs Stats: number fields; atime is mtime (reads never change a root), birthtime is ctime. */
+export class DriveStats extends TypedEntry {
+  dev: number;
+  ino: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  size: number;
+  blksize: number;
+  blocks: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+  atime: Date;
+  mtime: Date;
+  ctime: Date;
+  birthtime: Date;
+  /** The file type, as @cafs/fs names it. */
+  readonly type: Stats['type'];
+
+  constructor(s: Stats, path: string) {
+    super();
+    this.type = s.type;
+    this.dev = DRIVE_DEV;
+    this.ino = inoOf(path);
+    this.mode = s.mode;
+    this.nlink = s.nlink;
+    this.uid = s.uid;
+    this.gid = s.gid;
+    this.rdev = 0;
+    this.size = Number(s.size);
+    this.blksize = s.blksize;
+    this.blocks = Number(s.blocks);
+    this.mtimeMs = nsToMs(s.mtimeNs);
+    this.ctimeMs = nsToMs(s.ctimeNs);
+    this.atimeMs = this.mtimeMs;
+    this.birthtimeMs = this.ctimeMs;
+    this.mtime = new Date(this.mtimeMs);
+    this.atime = new Date(this.atimeMs);
+    this.ctime = new Date(this.ctimeMs);
+    this.birthtime = new Date(this.birthtimeMs);
+  }
+}
+
 /** node:fs BigIntStats: bigint fields, plus the *Ns times. */
-export class DriveBigIntStats {
+export class DriveBigIntStats extends TypedEntry {
   dev: bigint;
   ino: bigint;
   mode: bigint;
@@ -145,6 +151,7 @@ export class DriveBigIntStats {
   readonly type: Stats['type'];
 
   constructor(s: Stats, path: string) {
+    super();
     this.type = s.type;
     this.dev = BigInt(DRIVE_DEV);
     this.ino = BigInt(inoOf(path));
@@ -169,62 +176,21 @@ export class DriveBigIntStats {
     this.ctime = new Date(nsToMs(s.ctimeNs));
     this.birthtime = this.ctime;
   }
-  isFile(): boolean {
-    return this.type === 'file';
-  }
-  isDirectory(): boolean {
-    return this.type === 'directory';
-  }
-  isSymbolicLink(): boolean {
-    return this.type === 'symlink';
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
-  }
-  isFIFO(): boolean {
-    return false;
-  }
-  isSocket(): boolean {
-    return false;
-  }
 }
 
 /** node:fs Dirent. */
-export class DriveDirent {
+export class DriveDirent extends TypedEntry {
   readonly name: string | Buffer;
   readonly parentPath: string;
   /** Deprecated alias of parentPath, as Node 20 still has it. */
   readonly path: string;
   readonly type: DirEntry['type'];
   constructor(name: string | Buffer, parentPath: string, type: DirEntry['type']) {
+    super();
     this.name = name;
     this.parentPath = parentPath;
     this.path = parentPath;
     this.type = type;
-  }
-  isFile(): boolean {
-    return this.type === 'file';
-  }
-  isDirectory(): boolean {
-    return this.type === 'directory';
-  }
-  isSymbolicLink(): boolean {
-    return this.type === 'symlink';
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
-  }
-  isFIFO(): boolean {
-    return false;
-  }
-  isSocket(): boolean {
-    return false;
   }
 }
 
