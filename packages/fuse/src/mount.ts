@@ -48,6 +48,11 @@ export interface MountOptions {
   fuseOptions?: string[] | undefined;
   /** Install SIGINT/SIGTERM handlers that unmount before exiting (default true). */
   handleSignals?: boolean | undefined;
+  /**
+   * Let users other than the one who mounted use the mount (libfuse `allow_other`; as root, or
+   * with `user_allow_other` in /etc/fuse.conf). The kernel still checks modes and owners.
+   */
+  allowOther?: boolean | undefined;
   /** libfuse `debug`. */
   debug?: boolean | undefined;
   /**
@@ -70,6 +75,19 @@ export interface MountEvents {
   unmounted: [];
 }
 
+interface FuseServer {
+  mount(cb: (err: Error | null) => void): void;
+  unmount(cb: (err: Error | null) => void): void;
+  /** The caller of the request being dispatched (patched fuse-native only; null otherwise). */
+  context(): Caller | null;
+}
+
+/** Who made a request: new files and directories are theirs. */
+interface Caller {
+  uid: number;
+  gid: number;
+}
+
 interface Handle {
   append: boolean;
   writable: boolean;
@@ -90,7 +108,25 @@ interface Pending {
   batch: Batch;
 }
 
+/** A time as the patched fuse-native hands it to utimens (see patches/fuse-native@2.2.6.patch). */
+interface Timespec {
+  sec: number;
+  nsec: number;
+}
+
+/**
+ * The modification time utimens asks for, in nanoseconds; undefined for UTIME_OMIT. An unpatched
+ * fuse-native passes milliseconds (and the access time in both arguments).
+ */
+function mtimeNs(t: Timespec | number): bigint | undefined {
+  if (typeof t === 'number') return t < 1e7 ? BigInt(Date.now()) * 1_000_000n : BigInt(Math.round(t)) * 1_000_000n;
+  if (t.nsec === FuseNative.UTIME_OMIT) return undefined;
+  if (t.nsec === FuseNative.UTIME_NOW) return BigInt(Date.now()) * 1_000_000n;
+  return BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec);
+}
+
 function toErrno(err: unknown): number {
+  if (process.env.CAFS_FUSE_DEBUG) console.error("fuse error", err);
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     if (code === 'ERR_CONFLICT') return FuseNative.EIO;
@@ -154,7 +190,8 @@ function guard<T extends Record<string, (...args: never[]) => void>>(ops: T): T 
       };
       try {
         (fn as (...a: unknown[]) => void)(...args);
-      } catch {
+      } catch (err) {
+        if (process.env.CAFS_FUSE_DEBUG) console.error('fuse handler threw', name, err);
         if (!answered) {
           answered = true;
           cb(FuseNative.EIO);
@@ -216,7 +253,7 @@ export class CafsMount {
   private epoch = 0;
   private current!: Hash;
   private head: Hash | undefined;
-  private fuse: { mount(cb: (err: Error | null) => void): void; unmount(cb: (err: Error | null) => void): void } | undefined;
+  private fuse: FuseServer | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private pending: Pending | undefined;
   private handles = new Map<number, Handle>();
@@ -310,6 +347,7 @@ export class CafsMount {
     const extra = ['big_writes', 'fsname=cafs', 'subtype=cafs', 'default_permissions'];
     const cache = this.options.cache ?? this.readOnly;
     if (this.readOnly) extra.push('ro');
+    if (this.options.allowOther) extra.push('allow_other');
     if (cache) extra.push(`negative_timeout=${LONG_TIMEOUT}`);
     // A read-only mount made to `checkout`: the page cache is per path, so a file opened before
     // a checkout would read the new tree's pages; direct_io keeps every read ours.
@@ -475,6 +513,10 @@ export class CafsMount {
       mtime,
       atime: mtime,
       ctime: new Date(st.ctimeMs),
+      // Nanosecond times (read by the patched fuse-native; cafs keeps no access time).
+      mtimeNs: st.mtimeNs,
+      atimeNs: st.mtimeNs,
+      ctimeNs: st.ctimeNs,
     };
   }
 
@@ -488,6 +530,21 @@ export class CafsMount {
       return;
     }
     await this.change(`${what} ${path}`, (root) => op(this.fs, root, path));
+  }
+
+  /** The caller of the request being dispatched: read it synchronously, first thing in a handler. */
+  private caller(): Caller | undefined {
+    const c = this.fuse?.context();
+    if (c == null || (c.uid === this.fs.ctx.uid && c.gid === this.fs.ctx.gid)) return undefined;
+    return { uid: c.uid, gid: c.gid };
+  }
+
+  /** Creates something in a batch on `root` and gives it to `owner` (when not the fs default). */
+  private async createAs(root: Hash, path: string, owner: Caller | undefined, op: (b: Batch) => Promise<void>): Promise<Hash> {
+    const b = this.fs.batch(root);
+    await op(b);
+    if (owner !== undefined) await b.lchown(path, owner.uid, owner.gid);
+    return b.flush();
   }
 
   private operations() {
@@ -551,12 +608,14 @@ export class CafsMount {
         if (this.readOnly) return cb(FuseNative.EROFS);
         // The new file starts a gathered batch: create and the writes that follow (until flush,
         // release or another operation) become one root.
+        const owner = this.caller();
         const fd = this.nextFd++;
         const p = this.serial(async () => {
           await this.settle();
           const batch = fs.batch(this.current);
           try {
             await batch.writeFile(path, new Uint8Array(0), { mode: mode & 0o7777, flag: 'wx' });
+            if (owner !== undefined) await batch.lchown(path, owner.uid, owner.gid);
           } catch (err) {
             // Lost a race with another creator: open what is there.
             if (err instanceof FsError && err.code === 'EEXIST') return;
@@ -698,7 +757,8 @@ export class CafsMount {
       link: (_src: string, _dest: string, cb: (err: number) => void) => cb(FuseNative.EPERM),
 
       mkdir: (path: string, mode: number, cb: (err: number) => void) => {
-        cb0(cb, this.change(`mkdir ${path}`, (root) => fs.mkdir(root, path, { mode: mode & 0o7777 })));
+        const owner = this.caller();
+        cb0(cb, this.change(`mkdir ${path}`, (root) => this.createAs(root, path, owner, (b) => b.mkdir(path, { mode: mode & 0o7777 }))));
       },
 
       rmdir: (path: string, cb: (err: number) => void) => {
@@ -706,7 +766,8 @@ export class CafsMount {
       },
 
       symlink: (target: string, path: string, cb: (err: number) => void) => {
-        cb0(cb, this.change(`symlink ${path}`, (root) => fs.symlink(root, target, path)));
+        const owner = this.caller();
+        cb0(cb, this.change(`symlink ${path}`, (root) => this.createAs(root, path, owner, (b) => b.symlink(target, path))));
       },
 
       readlink: (path: string, cb: (err: number, target?: string) => void) => {
@@ -726,12 +787,11 @@ export class CafsMount {
         cb0(cb, this.fileChange(path, 'chown', (f, r, p) => f.lchown(r, p, u, g)));
       },
 
-      utimens: (path: string, atime: number, mtime: number, cb: (err: number) => void) => {
-        // fuse-native 2.2.6 passes the access time in both arguments (a bug in its C glue), in
-        // milliseconds; UTIME_NOW / UTIME_OMIT arrive as tiny values.
-        const ms = mtime || atime;
-        const t = ms < 1e7 ? Date.now() : ms;
-        cb0(cb, this.fileChange(path, 'utimens', (f, r, p) => f.lutimes(r, p, t / 1000, BigInt(Math.round(t)) * 1_000_000n)));
+      utimens: (path: string, _atime: Timespec | number, mtime: Timespec | number, cb: (err: number) => void) => {
+        // cafs's fs keeps no access time: only the modification time is stored.
+        const ns = mtimeNs(mtime);
+        if (ns === undefined) return cb(0);
+        cb0(cb, this.fileChange(path, 'utimens', (f, r, p) => f.lutimes(r, p, ns, ns)));
       },
 
       setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, cb: (err: number) => void) => {

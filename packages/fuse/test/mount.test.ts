@@ -129,6 +129,44 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     if (py.code === 0) expect(new TextDecoder().decode(xa)).toBe('v');
   });
 
+  it('utimens keeps the modification time asked for (touch -d, cp -a, tar), to the nanosecond', async () => {
+    await ok(`cd '${mnt}' && touch -d '2001-02-03 04:05:06.123456789 UTC' t && test "$(stat -c %y t)" = '2001-02-03 04:05:06.123456789 +0000'`);
+    // Access time set, modification time left alone (UTIME_OMIT): the mtime stays.
+    await ok(`cd '${mnt}' && touch -a -d '2010-01-01 UTC' t && test "$(stat -c %Y t)" = 981173106`);
+    const src = join(tmp, 'times');
+    await ok(`mkdir -p '${src}/d' && echo a > '${src}/d/a' && touch -d '1999-12-31 23:59:59 UTC' '${src}/d/a' && touch -a -d '2020-01-01 UTC' '${src}/d/a'`);
+    await ok(`cp -a '${src}/d' '${mnt}/cpa' && test "$(stat -c %Y '${mnt}/cpa/a')" = 946684799`);
+    await ok(`tar cf '${tmp}/t.tar' -C '${src}' d && mkdir '${mnt}/untimes' && tar xf '${tmp}/t.tar' -C '${mnt}/untimes'`);
+    expect((await ok(`stat -c %Y '${mnt}/untimes/d/a'`)).trim()).toBe('946684799');
+    const st = await m.fs.stat(await m.currentRoot(), '/cpa/a');
+    expect(st.mtimeMs).toBe(946684799000);
+    await ok(`rm -rf '${mnt}/t' '${mnt}/cpa' '${mnt}/untimes' '${src}'`);
+  });
+
+  it('new files belong to their creator; the kernel enforces modes and owners', async () => {
+    await repo.createBranch('shared', 'main');
+    const dir = join(tmp, 'shared');
+    const sm = await mount({ repo, branch: 'shared' }, dir, { handleSignals: false, allowOther: true });
+    mounts.push(sm);
+    const as = (uid: number, cmd: string): Promise<{ code: number; out: string }> =>
+      sh(`cd '${dir}' && setpriv --reuid=${uid} --regid=${uid} --clear-groups bash -c '${cmd}'`);
+    await ok(`cd '${dir}' && mkdir -m 1777 pub && echo root > pub/rootfile && chmod 644 pub/rootfile`);
+    const owners = await as(1000, 'echo hi > pub/mine && mkdir pub/md && ln -s mine pub/ml && stat -c "%u:%g" pub/mine pub/md && stat -c "%u:%g" pub/ml');
+    expect(owners.out.trim().split('\n')).toEqual(['1000:1000', '1000:1000', '1000:1000']);
+    const st = await sm.fs.lstat(await sm.currentRoot(), '/pub/mine');
+    expect([st.uid, st.gid]).toEqual([1000, 1000]);
+    // Modes and owners are checked by the kernel (default_permissions) against what cafs stores.
+    expect((await as(1000, 'echo x >> pub/rootfile')).out).toContain('Permission denied');
+    expect((await as(1000, 'chown 0 pub/mine')).out).toContain('Operation not permitted');
+    await ok(`test "$(cat '${dir}/pub/rootfile')" = root`);
+    expect((await as(1000, 'chmod 600 pub/mine && stat -c %a pub/mine')).out.trim()).toBe('600');
+    expect((await as(1001, 'cat pub/mine')).out).toContain('Permission denied');
+    // The sticky directory: another user cannot remove what is not theirs.
+    expect((await as(1001, 'rm -f pub/mine')).code).not.toBe(0);
+    expect((await as(1000, 'cat pub/mine')).out.trim()).toBe('hi');
+    await sm.unmount();
+  });
+
   it('sparse: truncate -s 1T, then du shows nearly nothing', async () => {
     await ok(`cd '${mnt}' && truncate -s 1T sparse`);
     expect((await ok(`stat -c %s '${mnt}/sparse'`)).trim()).toBe(String(2 ** 40));
