@@ -1,25 +1,15 @@
 // A cafs root or a repository branch mounted as a Linux filesystem through fuse-native
 // (libfuse 2.9, high-level path API). Every mutation yields a new root; on a branch mount the
 // branch head advances by compare-and-swap after each one.
-import { execFile, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
-import { stat as fsStat, mkdir as fsMkdir } from 'node:fs/promises';
+import { mkdir as fsMkdir } from 'node:fs/promises';
 import { resolve as resolvePath, basename } from 'node:path';
 import { Fs, FsError, type Batch, type Stats } from '@cafs/fs';
 import { bytesToHex, type Hash } from '@cafs/kv';
 import type { Repo } from '@cafs/repo';
-
-const require = createRequire(import.meta.url);
-// fuse-native ships no types: it is used through this narrow, untyped seam.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const FuseNative: any = require('fuse-native');
-
-/** errno numbers (negative, as FUSE wants them) fuse-native exposes as `Fuse.ENOENT` etc. */
-export const errno = (code: string): number => {
-  const n = FuseNative[code];
-  return typeof n === 'number' ? n : FuseNative.EIO;
-};
+import { installExitHook, installSignalHandlers, live } from './lifecycle.js';
+import { FuseNative, guard, mtimeNs, toErrno, type Caller, type FuseServer, type Timespec } from './native.js';
+import { clearStaleMount, run } from './stale.js';
 
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
@@ -75,19 +65,6 @@ export interface MountEvents {
   unmounted: [];
 }
 
-interface FuseServer {
-  mount(cb: (err: Error | null) => void): void;
-  unmount(cb: (err: Error | null) => void): void;
-  /** The caller of the request being dispatched (patched fuse-native only; null otherwise). */
-  context(): Caller | null;
-}
-
-/** Who made a request: new files and directories are theirs. */
-interface Caller {
-  uid: number;
-  gid: number;
-}
-
 interface Handle {
   append: boolean;
   writable: boolean;
@@ -106,130 +83,6 @@ interface Pending {
   path: string;
   fd: number;
   batch: Batch;
-}
-
-/** A time as the patched fuse-native hands it to utimens (see patches/fuse-native@2.2.6.patch). */
-interface Timespec {
-  sec: number;
-  nsec: number;
-}
-
-/**
- * The modification time utimens asks for, in nanoseconds; undefined for UTIME_OMIT. An unpatched
- * fuse-native passes milliseconds (and the access time in both arguments).
- */
-function mtimeNs(t: Timespec | number): bigint | undefined {
-  if (typeof t === 'number') return t < 1e7 ? BigInt(Date.now()) * 1_000_000n : BigInt(Math.round(t)) * 1_000_000n;
-  if (t.nsec === FuseNative.UTIME_OMIT) return undefined;
-  if (t.nsec === FuseNative.UTIME_NOW) return BigInt(Date.now()) * 1_000_000n;
-  return BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec);
-}
-
-function toErrno(err: unknown): number {
-  if (process.env.CAFS_FUSE_DEBUG) console.error("fuse error", err);
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    if (code === 'ERR_CONFLICT') return FuseNative.EIO;
-    const n = FuseNative[code];
-    if (typeof n === 'number') return n;
-  }
-  return FuseNative.EIO;
-}
-
-function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(cmd, args, (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) }));
-  });
-}
-
-/** True if `mountpoint` is listed as mounted in /proc/self/mountinfo. */
-async function listedAsMount(mountpoint: string): Promise<boolean> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    const text = await readFile('/proc/self/mountinfo', 'utf8');
-    const escaped = mountpoint.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
-    return text.split('\n').some((line) => line.split(' ')[4] === escaped);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Clears a stale FUSE mount (its process gone: ENOTCONN) at `mountpoint` with `fusermount -uz`.
- * A live mount is left alone; returns whether something was cleared.
- */
-export async function clearStaleMount(mountpoint: string): Promise<boolean> {
-  const mp = resolvePath(mountpoint);
-  let stale = false;
-  try {
-    await fsStat(mp);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    stale = code === 'ENOTCONN' || code === 'ECONNABORTED' || code === 'ENXIO' || code === 'EIO';
-  }
-  if (!stale) return false;
-  if (!(await listedAsMount(mp))) return false;
-  await run('fusermount', ['-uz', mp]);
-  return true;
-}
-
-/**
- * Every operation answers exactly once: a synchronous throw in a handler becomes EIO instead of
- * a request the kernel waits on forever.
- */
-function guard<T extends Record<string, (...args: never[]) => void>>(ops: T): T {
-  const out: Record<string, (...args: unknown[]) => void> = {};
-  for (const [name, fn] of Object.entries(ops)) {
-    out[name] = (...args: unknown[]) => {
-      const cb = args[args.length - 1] as (err: number) => void;
-      let answered = false;
-      args[args.length - 1] = (...r: unknown[]) => {
-        if (answered) return;
-        answered = true;
-        (cb as (...a: unknown[]) => void)(...r);
-      };
-      try {
-        (fn as (...a: unknown[]) => void)(...args);
-      } catch (err) {
-        if (process.env.CAFS_FUSE_DEBUG) console.error('fuse handler threw', name, err);
-        if (!answered) {
-          answered = true;
-          cb(FuseNative.EIO);
-        }
-      }
-    };
-  }
-  return out as unknown as T;
-}
-
-const live = new Set<CafsMount>();
-let signalsInstalled = false;
-
-let exitHookInstalled = false;
-
-/** If the process exits with mounts still up (an uncaught error), detach them: no hung mounts. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const m of live) spawnSync('fusermount', ['-uz', m.mountpoint], { stdio: 'ignore' });
-  });
-}
-
-function installSignalHandlers(): void {
-  if (signalsInstalled) return;
-  signalsInstalled = true;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    const handler = (): void => {
-      void Promise.allSettled([...live].map((m) => m.unmount())).then(() => {
-        process.removeListener(sig, handler);
-        signalsInstalled = false;
-        // Die of the same signal, as if no handler had been there.
-        process.kill(process.pid, sig);
-      });
-    };
-    process.on(sig, handler);
-  }
 }
 
 /** Mounts `source` at `mountpoint`; resolves once the kernel has the filesystem. */
