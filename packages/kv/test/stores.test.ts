@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../src/node.js';
+import { MemoryLevel } from 'memory-level';
 import { blobStoreConformance } from '../src/testing/conformance.js';
-import { LevelBlobStore, MemoryBlobStore } from '../src/store/level-blob-store.js';
+import { LevelBlobStore, MemoryBlobStore, replaceMemoryBlob } from '../src/store/level-blob-store.js';
 import type { BlobStore } from '../src/store/blob-store.js';
 import type { Hash } from '../src/hash.js';
 import { Tree } from '../src/tree/tree.js';
@@ -15,8 +16,14 @@ async function corruptLevel(store: BlobStore, hash: Hash, bytes: Uint8Array): Pr
   await db.sublevel<Uint8Array, Uint8Array>('blobs', { keyEncoding: 'view', valueEncoding: 'view' }).put(hash, bytes);
 }
 
-blobStoreConformance('memory-level', {
+blobStoreConformance('memory (MemoryBlobStore)', {
   open: async (options) => new MemoryBlobStore(options),
+  corrupt: async (store, hash, bytes) => replaceMemoryBlob(store as MemoryBlobStore, hash, bytes),
+});
+
+blobStoreConformance('memory-level (LevelBlobStore over MemoryLevel)', {
+  open: async (options) =>
+    new LevelBlobStore(new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view', storeEncoding: 'view' }), options),
   corrupt: corruptLevel,
 });
 

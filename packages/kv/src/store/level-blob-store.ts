@@ -1,8 +1,8 @@
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
 import { MemoryLevel } from 'memory-level';
 import { Level } from 'level';
-import { bytesToHex } from '../bytes.js';
-import { BlobNotFoundError, IntegrityError, InvalidArgumentError, TooLargeError } from '../errors.js';
+import { bytesToHex, compareBytes, equalBytes } from '../bytes.js';
+import { BlobNotFoundError, IntegrityError, InvalidArgumentError, KvError, TooLargeError } from '../errors.js';
 import { HASH_BYTES, assertHash, type Hash } from '../hash.js';
 import { sha256 } from '../sha256.js';
 import {
@@ -34,12 +34,6 @@ export class LevelBlobStore implements BlobStore {
   private readonly blobs: BlobSublevel;
   private readonly verify: boolean;
   private readonly closeDatabase: boolean;
-  /**
-   * Arrays known to hold the bytes of their key: those a resident store was handed by put (it
-   * hashed them) or has verified. memory-level hands back the very array it keeps, so these
-   * need no second hash; a value replaced behind the store's back is another array and is checked.
-   */
-  private readonly known = new WeakSet<Uint8Array>();
 
   constructor(db: LevelDatabase, options: LevelBlobStoreOptions = {}) {
     this.db = db;
@@ -87,7 +81,6 @@ export class LevelBlobStore implements BlobStore {
       assertHash(b.hash);
       this.checkSize(b.bytes);
     }
-    if (this.resident) for (const b of blobs) this.known.add(b.bytes);
     if (blobs.length === 1) {
       await this.blobs.put(blobs[0]!.hash, blobs[0]!.bytes);
       return;
@@ -100,10 +93,7 @@ export class LevelBlobStore implements BlobStore {
     options?.signal?.throwIfAborted();
     const bytes = await this.blobs.get(hash);
     if (bytes === undefined) throw new BlobNotFoundError(bytesToHex(hash));
-    if (this.verify && !this.known.has(bytes)) {
-      checkIntegrity(hash, bytes);
-      if (this.resident) this.known.add(bytes);
-    }
+    if (this.verify) checkIntegrity(hash, bytes);
     return bytes;
   }
 
@@ -132,7 +122,7 @@ export class LevelBlobStore implements BlobStore {
     if (this.closeDatabase) await this.db.close();
   }
 
-  private checkSize(bytes: Uint8Array): void {
+  protected checkSize(bytes: Uint8Array): void {
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('a blob must be a Uint8Array');
     if (bytes.length > this.maxBlobSize) throw new TooLargeError('blob', bytes.length, this.maxBlobSize);
   }
@@ -145,11 +135,142 @@ export function checkIntegrity(hash: Hash, bytes: Uint8Array): void {
   }
 }
 
-/** The default store: everything in memory (memory-level), nothing on disk. */
+/** One blob of a MemoryBlobStore; blobs whose hash prefixes collide form a chain. */
+interface MemoryBlob {
+  hash: Hash;
+  bytes: Uint8Array;
+  /** False only for bytes put in place by `replaceMemoryBlob` (a test seam): those are verified. */
+  trusted: boolean;
+  next: MemoryBlob | undefined;
+}
+
+/** The first 30 bits of a hash, big-endian: a small-integer Map key that sorts like the hash. */
+function prefixOf(hash: Hash): number {
+  return (hash[0]! << 22) | (hash[1]! << 14) | (hash[2]! << 6) | (hash[3]! >>> 2);
+}
+
+/**
+ * The default store: everything in memory, nothing on disk. Blobs live in a JavaScript Map
+ * keyed by a 30-bit hash prefix (collisions chain), so a put costs a Map insert, not a
+ * persistent red-black tree insert through abstract-level's batch machinery. `hashes()` sorts a
+ * snapshot of the keys. `db` is a memory-level database for other tables beside the blobs (the
+ * repository keeps its names there); blobs are not in it.
+ */
 export class MemoryBlobStore extends LevelBlobStore {
   override readonly resident: boolean = true;
+  private readonly table = new Map<number, MemoryBlob>();
+  private readonly verifyReads: boolean;
+  private closed = false;
 
   constructor(options: LevelBlobStoreOptions = {}) {
     super(new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view', storeEncoding: 'view' }), options);
+    this.verifyReads = options.verify ?? true;
   }
+
+  override async putHashed(blobs: readonly HashedBlob[], options?: BlobStoreOperationOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
+    this.checkOpen();
+    for (const b of blobs) {
+      assertHash(b.hash);
+      this.checkSize(b.bytes);
+    }
+    for (const b of blobs) this.insert(b.hash, b.bytes, true);
+  }
+
+  override async get(hash: Hash, options?: BlobStoreOperationOptions): Promise<Uint8Array> {
+    assertHash(hash);
+    options?.signal?.throwIfAborted();
+    this.checkOpen();
+    const blob = this.find(hash);
+    if (blob === undefined) throw new BlobNotFoundError(bytesToHex(hash));
+    if (!blob.trusted && this.verifyReads) {
+      checkIntegrity(hash, blob.bytes);
+      blob.trusted = true;
+    }
+    return blob.bytes;
+  }
+
+  override async has(hashes: readonly Hash[], options?: BlobStoreOperationOptions): Promise<boolean[]> {
+    options?.signal?.throwIfAborted();
+    for (const h of hashes) assertHash(h);
+    this.checkOpen();
+    return hashes.map((h) => this.find(h) !== undefined);
+  }
+
+  override async delete(hashes: readonly Hash[], options?: BlobStoreOperationOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
+    for (const h of hashes) assertHash(h);
+    this.checkOpen();
+    for (const h of hashes) {
+      const key = prefixOf(h);
+      let prev: MemoryBlob | undefined;
+      for (let b = this.table.get(key); b !== undefined; prev = b, b = b.next) {
+        if (!equalBytes(b.hash, h)) continue;
+        if (prev !== undefined) prev.next = b.next;
+        else if (b.next !== undefined) this.table.set(key, b.next);
+        else this.table.delete(key);
+        break;
+      }
+    }
+  }
+
+  override async *hashes(options?: BlobStoreOperationOptions): AsyncIterable<Hash> {
+    this.checkOpen();
+    // A snapshot, as memory-level's iterators give: later puts and deletes do not show.
+    const keys = [...this.table.keys()].sort((a, b) => a - b);
+    const chain: Hash[] = [];
+    for (const key of keys) {
+      options?.signal?.throwIfAborted();
+      for (let b = this.table.get(key); b !== undefined; b = b.next) chain.push(b.hash);
+      if (chain.length > 1) chain.sort(compareBytes);
+      for (const h of chain) yield h.slice();
+      chain.length = 0;
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true;
+    this.table.clear();
+    await super.close();
+  }
+
+  /** Stores bytes under a hash; `trusted` false makes the next verifying read check them. */
+  private insert(hash: Hash, bytes: Uint8Array, trusted: boolean): void {
+    const key = prefixOf(hash);
+    const head = this.table.get(key);
+    for (let b = head; b !== undefined; b = b.next) {
+      if (equalBytes(b.hash, hash)) {
+        // Same hash, same bytes (for trusted blobs): keep the first copy, as a replace would.
+        if (!trusted || !b.trusted) {
+          b.bytes = bytes;
+          b.trusted = trusted;
+        }
+        return;
+      }
+    }
+    this.table.set(key, { hash, bytes, trusted, next: head });
+  }
+
+  private find(hash: Hash): MemoryBlob | undefined {
+    for (let b = this.table.get(prefixOf(hash)); b !== undefined; b = b.next) if (equalBytes(b.hash, hash)) return b;
+    return undefined;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new KvError('ERR_STORE_CLOSED', 'the store is closed');
+  }
+
+  /** @internal The test seam behind `replaceMemoryBlob`. */
+  static replaceUnchecked(store: MemoryBlobStore, hash: Hash, bytes: Uint8Array): void {
+    store.insert(hash, bytes, false);
+  }
+}
+
+/**
+ * Overwrites the bytes a MemoryBlobStore holds under `hash`, behind its back, so that tests can
+ * check integrity errors. Not for production use: exported from `@cafs/kv/testing` only.
+ */
+export function replaceMemoryBlob(store: MemoryBlobStore, hash: Hash, bytes: Uint8Array): void {
+  assertHash(hash);
+  MemoryBlobStore.replaceUnchecked(store, hash, bytes);
 }
