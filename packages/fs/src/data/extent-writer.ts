@@ -4,11 +4,17 @@
 // content-defined chunking that starts afresh at the segment's start.
 import { sha256, type Hash } from '@cafs/kv';
 import { CdcChunker } from './cdc.js';
+import { getChunkHasher, type ChunkHasher, type SlabDigests } from './chunk-hasher.js';
 import { INLINE_MAX, type Extent } from '../extent.js';
 
 export const BLOCK_SIZE = 4096;
 /** Chunk copies are carved from slabs of this size. */
 const SLAB_SIZE = 8 * 1024 * 1024;
+/**
+ * Data runs are fed to the chunker this much at a time, so that chunks are copied out (and
+ * their slabs handed to the hasher) while the scan of the following bytes goes on.
+ */
+const SCAN_PIECE = 1024 * 1024;
 const BLOCK = BigInt(BLOCK_SIZE);
 
 export interface NewExtent {
@@ -31,9 +37,13 @@ export interface ExtentWriterOptions {
    */
   resyncFrom?: bigint | undefined;
   isOldCut?: ((offset: bigint) => boolean) | undefined;
+  /** Who hashes the chunks of large writes (default: the installed one, see chunk-hasher.ts; null: this thread). */
+  hasher?: ChunkHasher | null | undefined;
 }
 
 export function isZero(bytes: Uint8Array, start: number, end: number): boolean {
+  // Data blocks mostly fail at once: no word view is made for them.
+  if (start < end && (bytes[start] !== 0 || bytes[end - 1] !== 0)) return false;
   let i = start;
   while (i < end && ((bytes.byteOffset + i) & 3) !== 0) if (bytes[i++] !== 0) return false;
   const words = (end - i) >> 2;
@@ -46,6 +56,11 @@ export function isZero(bytes: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
+/**
+ * Cuts a stream into extents. `extents` and `blobs` fill as chunks are emitted; chunks hashed
+ * by a ChunkHasher join them (in no particular order) once their slab comes back, so call
+ * `settle()` after `finish()` before using them.
+ */
 export class ExtentWriter {
   readonly extents: NewExtent[] = [];
   readonly blobs: NewBlob[] = [];
@@ -68,8 +83,11 @@ export class ExtentWriter {
   private forceData: boolean;
   private readonly resyncFrom: bigint | undefined;
   private readonly isOldCut: ((offset: bigint) => boolean) | undefined;
+  /** Hashes the chunks of full slabs off this thread (undefined: each chunk is hashed at once). */
+  private readonly hasher: ChunkHasher | undefined;
 
   constructor(options: ExtentWriterOptions) {
+    this.hasher = options.hasher === undefined ? getChunkHasher() : options.hasher === null ? undefined : options.hasher;
     this.pos = options.start;
     this.segmentStart = options.start;
     this.chunkStart = options.start;
@@ -89,6 +107,8 @@ export class ExtentWriter {
 
   /** Appends content bytes. */
   push(bytes: Uint8Array): void {
+    // A plain view: subarray() of a Node Buffer costs several times that of a Uint8Array.
+    if (Object.getPrototypeOf(bytes) !== Uint8Array.prototype) bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
     let off = 0;
     while (off < bytes.length && !this.stopped) {
       if (this.blockLength === 0 && !this.forceData && this.pos % BLOCK === 0n && bytes.length - off >= BLOCK_SIZE) {
@@ -173,8 +193,15 @@ export class ExtentWriter {
     this.segmentStart = this.chunkStart = this.pos;
   }
 
-  /** Data bytes at `pos`, fed to the chunker. */
+  /** Data bytes at `pos`, fed to the chunker a piece at a time. */
   private data(bytes: Uint8Array): void {
+    if (bytes.length <= SCAN_PIECE) return this.dataPiece(bytes);
+    for (let off = 0; off < bytes.length && !this.stopped; off += SCAN_PIECE) {
+      this.dataPiece(bytes.subarray(off, Math.min(off + SCAN_PIECE, bytes.length)));
+    }
+  }
+
+  private dataPiece(bytes: Uint8Array): void {
     const at = this.pos;
     const cuts = this.cdc.push(bytes);
     let consumed = 0;
@@ -200,19 +227,72 @@ export class ExtentWriter {
     this.cdc.reset();
   }
 
+  /** Where chunks of large writes are copied; `slabUsed` bytes of it are taken. */
   private slab: Uint8Array = new Uint8Array(0);
   private slabUsed = 0;
+  /** Chunks in the current slab waiting for the hasher: end offset, then [offset, length] spans. */
+  private slabEnds: bigint[] = [];
+  private slabSpans: number[] = [];
+  /** Slabs out at the hasher, oldest first. */
+  private readonly inflight: Promise<void>[] = [];
+  private failure: { error: unknown } | undefined;
 
-  private allocate(length: number): Uint8Array {
-    // Small files get exact allocations; slabs pay off only for large writes.
-    if (length > SLAB_SIZE / 4 || this.stored < SLAB_SIZE) return new Uint8Array(length);
-    if (this.slabUsed + length > this.slab.length) {
-      this.slab = new Uint8Array(SLAB_SIZE);
-      this.slabUsed = 0;
+  /** Slabs handed to the hasher whose digests have not been taken in yet. */
+  get slabsInFlight(): number {
+    return this.inflight.length;
+  }
+
+  /**
+   * Waits until at most `limit` slabs are out at the hasher (0: all back, after the partly
+   * filled one is sent too): `extents` and `blobs` then hold every chunk emitted so far.
+   */
+  async settle(limit = 0): Promise<void> {
+    if (limit === 0) this.sendSlab();
+    while (this.inflight.length > limit) await this.inflight.shift();
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  private newSlab(): void {
+    const buffer = this.hasher?.allocateSlab?.(SLAB_SIZE) ?? new ArrayBuffer(SLAB_SIZE);
+    this.slab = new Uint8Array(buffer, 0, SLAB_SIZE);
+    this.slabUsed = 0;
+  }
+
+  /** Hands the current slab's waiting chunks to the hasher; the slab is not used again here. */
+  private sendSlab(): void {
+    const ends = this.slabEnds;
+    if (ends.length === 0) return;
+    const hasher = this.hasher!;
+    const spans = Uint32Array.from(this.slabSpans);
+    const slab = this.slab;
+    // The slab may come from an unzeroed allocation: its unused tail must not carry stale bytes.
+    slab.fill(0, this.slabUsed);
+    this.slabEnds = [];
+    this.slabSpans = [];
+    this.slab = new Uint8Array(0);
+    this.slabUsed = 0;
+    let answer: Promise<SlabDigests>;
+    try {
+      answer = hasher.hashSlab({ buffer: slab.buffer as ArrayBuffer, spans });
+    } catch (error) {
+      answer = Promise.reject(error);
     }
-    const out = this.slab.subarray(this.slabUsed, this.slabUsed + length);
-    this.slabUsed += length;
-    return out;
+    this.inflight.push(
+      answer.then(
+        ({ buffer, digests }) => {
+          for (let i = 0; i < ends.length; i++) {
+            const length = spans[2 * i + 1]!;
+            const bytes = new Uint8Array(buffer, spans[2 * i]!, length);
+            const hash = digests.subarray(32 * i, 32 * i + 32);
+            this.blobs.push({ hash, bytes });
+            this.extents.push({ end: ends[i]!, extent: { ref: hash, offset: 0, length } });
+          }
+        },
+        (error: unknown) => {
+          this.failure ??= { error };
+        },
+      ),
+    );
   }
 
   private emitChunk(end: bigint): void {
@@ -221,18 +301,35 @@ export class ExtentWriter {
     this.chunkPieces = [];
     this.chunkStart = end;
     if (length === 0) return;
-    // A copy: callers may reuse their buffers, and stores keep what they are given. Chunks are
-    // carved from large slabs: fresh allocations per chunk cost more than the copy itself.
-    const bytes = this.allocate(length);
+    // A copy: callers may reuse their buffers, and stores keep what they are given. Chunks of
+    // large writes are carved from large slabs: fresh allocations per chunk cost more than the
+    // copy itself. Small files get exact allocations.
+    const big = length > INLINE_MAX && length <= SLAB_SIZE / 4 && this.stored >= SLAB_SIZE;
+    this.stored += BigInt(length);
+    let bytes: Uint8Array;
+    if (big) {
+      if (this.slabUsed + length > this.slab.length) {
+        this.sendSlab();
+        this.newSlab();
+      }
+      bytes = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+    } else {
+      bytes = new Uint8Array(length);
+    }
     let at = 0;
     for (const p of pieces) {
       bytes.set(p, at);
       at += p.length;
     }
-    this.stored += BigInt(length);
     if (length <= INLINE_MAX) {
       this.extents.push({ end, extent: { inline: bytes } });
+    } else if (big && this.hasher !== undefined) {
+      // Hashed later, with the rest of its slab (extents and blobs then come in completion order).
+      this.slabEnds.push(end);
+      this.slabSpans.push(this.slabUsed, length);
+      this.slabUsed += length;
     } else {
+      if (big) this.slabUsed += length;
       const hash = sha256(bytes);
       this.blobs.push({ hash, bytes });
       this.extents.push({ end, extent: { ref: hash, offset: 0, length } });

@@ -171,6 +171,7 @@ export async function rewrite(
     pos = newSize;
   }
   writer.finish();
+  await writer.settle();
 
   // Old extents overlapping the rewritten span [start, stop) are replaced; with no resync all
   // remaining ones go.
@@ -193,6 +194,9 @@ export async function rewrite(
   return { allocatedDelta };
 }
 
+/** Slabs (8 MiB each) a streamed write lets the hasher hold before it waits for digests. */
+const MAX_SLABS_IN_FLIGHT = 8;
+
 /** Writes the whole content of a file that has no extents yet, from a stream of pieces. */
 export async function writeNew(
   txn: Txn,
@@ -203,18 +207,16 @@ export async function writeNew(
 ): Promise<{ size: bigint; allocated: bigint }> {
   const writer = new ExtentWriter({ start: 0n });
   let size = 0n;
-  let pendingBlobs = 0;
   for await (const piece of content) {
     signal?.throwIfAborted();
     writer.push(piece);
     size += BigInt(piece.length);
     // Flush blobs as they come so a large stream is not held in memory.
-    if (writer.blobs.length - pendingBlobs >= 64) {
-      await blobs.store.putHashed(writer.blobs.splice(0));
-      pendingBlobs = 0;
-    }
+    if (writer.slabsInFlight > MAX_SLABS_IN_FLIGHT) await writer.settle(MAX_SLABS_IN_FLIGHT / 2);
+    if (writer.blobs.length >= 64) await blobs.store.putHashed(writer.blobs.splice(0));
   }
   writer.finish();
+  await writer.settle();
   for (const e of writer.extents) txn.put(extentKey(info, e.end), encodeExtent(e.extent));
   if (writer.blobs.length > 0) await blobs.store.putHashed(writer.blobs);
   return { size, allocated: writer.stored };

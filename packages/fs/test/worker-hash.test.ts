@@ -1,0 +1,198 @@
+// Hashing large writes' chunks on a worker thread (data/worker-hasher.ts) must give exactly the
+// roots of hashing them on the calling thread, and must not leak: failures and aborts leave no
+// slab out and no worker holding the process.
+import { execFile } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { equalBytes, type Hash } from '@cafs/kv';
+import { getChunkHasher, setChunkHasher, type ChunkHasher } from '../src/data/chunk-hasher.js';
+import { WorkerChunkHasher } from '../src/data/worker-hasher.js';
+import { hex, newFs } from './helpers.js';
+
+const MiB = 1024 * 1024;
+
+/** Fast deterministic bytes (AES-128-CTR keystream of a seed), with zero runs (holes) here and there. */
+function content(n: number, seed: number, holes: number): Uint8Array {
+  const key = Buffer.alloc(16);
+  key.writeUInt32BE(seed >>> 0, 0);
+  const out = new Uint8Array(n);
+  out.set(createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(out));
+  for (let k = 0; k < holes; k++) {
+    const at = (Math.imul(seed + k, 2654435761) >>> 0) % n;
+    out.fill(0, at, Math.min(n, at + 5 * 4096 + (k * 977) % 4096));
+  }
+  return out;
+}
+
+/** `bytes` in pieces of the given sizes (cycled), as an async stream. */
+async function* pieces(bytes: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
+  let at = 0;
+  for (let i = 0; at < bytes.length; i++) {
+    const n = sizes[i % sizes.length]!;
+    yield bytes.subarray(at, at + n);
+    at += n;
+  }
+}
+
+async function withHasher<T>(hasher: ChunkHasher | undefined, run: () => Promise<T>): Promise<T> {
+  const previous = setChunkHasher(hasher);
+  try {
+    return await run();
+  } finally {
+    setChunkHasher(previous);
+  }
+}
+
+const worker = new WorkerChunkHasher();
+afterAll(() => worker.close());
+
+async function writeRoot(hasher: ChunkHasher | undefined, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<{ root: Hash; fs: ReturnType<typeof newFs> }> {
+  return withHasher(hasher, async () => {
+    const fs = newFs();
+    const root = await fs.writeFile(await fs.mkfs(), '/f', data);
+    return { root, fs };
+  });
+}
+
+describe('chunk hashing on a worker thread', () => {
+  it('gives the same roots as hashing on this thread: whole buffers, streams, rewrites', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 8 * MiB + 1, max: 28 * MiB }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.array(fc.integer({ min: 1, max: 3 * MiB }), { minLength: 1, maxLength: 4 }),
+        async (n, seed, holes, sizes) => {
+          const data = content(n, seed, holes);
+          const sync = await writeRoot(undefined, data);
+          const viaWorker = await writeRoot(worker, data);
+          expect(hex(viaWorker.root)).toBe(hex(sync.root));
+          const streamed = await writeRoot(worker, pieces(data, sizes));
+          expect(hex(streamed.root)).toBe(hex(sync.root));
+          expect(equalBytes(await viaWorker.fs.readFile(viaWorker.root, '/f'), data)).toBe(true);
+          // A write in the middle rewrites a few chunks; the whole file again must agree.
+          const patch = content(3 * MiB, seed + 1, 0);
+          const at = Math.floor(n / 3);
+          const patched = data.slice();
+          patched.set(patch.subarray(0, Math.min(patch.length, n - at)), at);
+          const rewritten = await withHasher(worker, () => viaWorker.fs.write(viaWorker.root, '/f', at, patch.subarray(0, Math.min(patch.length, n - at))));
+          const fresh = await writeRoot(undefined, patched);
+          expect(hex(rewritten)).toBe(hex(fresh.root));
+          expect(worker.pending).toBe(0);
+        },
+      ),
+      { numRuns: 4 },
+    );
+  });
+
+  it('uses the worker for large writes (slabs go out and come back)', async () => {
+    const data = content(24 * MiB, 7, 0);
+    const seen: number[] = [];
+    const spy: ChunkHasher = {
+      hashSlab: (job) => {
+        seen.push(job.spans.length / 2);
+        return worker.hashSlab(job);
+      },
+      allocateSlab: (size) => worker.allocateSlab(size),
+    };
+    const a = await writeRoot(spy, data);
+    const b = await writeRoot(undefined, data);
+    expect(hex(a.root)).toBe(hex(b.root));
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(worker.running).toBe(true);
+  });
+
+  it('a failing hasher fails the write, leaves the root alone and no rejection unhandled', async () => {
+    const data = content(20 * MiB, 3, 0);
+    const failing: ChunkHasher = { hashSlab: () => Promise.reject(new Error('hasher down')) };
+    const fs = newFs();
+    const root = await fs.mkfs();
+    await withHasher(failing, async () => {
+      await expect(fs.writeFile(root, '/f', data)).rejects.toThrow('hasher down');
+      const throwing: ChunkHasher = {
+        hashSlab: () => {
+          throw new Error('hasher threw');
+        },
+      };
+      setChunkHasher(throwing);
+      await expect(fs.writeFile(root, '/f', data)).rejects.toThrow('hasher threw');
+    });
+    expect(await fs.exists(root, '/f')).toBe(false);
+  });
+
+  it('an aborted streamed write leaves no slab out', async () => {
+    const data = content(40 * MiB, 5, 0);
+    const controller = new AbortController();
+    async function* slowly(): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < data.length; at += MiB) {
+        if (at === 24 * MiB) controller.abort();
+        yield data.subarray(at, at + MiB);
+      }
+    }
+    const fs = newFs();
+    const root = await fs.mkfs();
+    await withHasher(worker, async () => {
+      await expect(fs.writeFile(root, '/f', slowly(), { signal: controller.signal })).rejects.toThrow(/abort/i);
+    });
+    for (let i = 0; i < 200 && worker.pending > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(worker.pending).toBe(0);
+  });
+
+  it('a closed worker fails the writes it held; the next write starts a new one', async () => {
+    const own = new WorkerChunkHasher();
+    const data = content(30 * MiB, 11, 0);
+    const fs = newFs();
+    const root = await fs.mkfs();
+    await withHasher(own, async () => {
+      const write = fs.writeFile(root, '/f', pieces(data, [4 * MiB])).then(
+        () => 'finished', // it may have finished first
+        (err: unknown) => String(err),
+      );
+      // Let a slab or two go out, then close under them.
+      await new Promise((r) => setTimeout(r, 0));
+      await own.close();
+      expect(await write).toMatch(/finished|closed/);
+      expect(own.pending).toBe(0);
+      const again = await fs.writeFile(root, '/f', data);
+      const sync = await writeRoot(undefined, data);
+      expect(hex(again)).toBe(hex(sync.root));
+    });
+    await own.close();
+  });
+
+  it('a process that wrote through the worker exits by itself, also after an abort', async () => {
+    const entry = fileURLToPath(new URL('../dist/node.js', import.meta.url));
+    const kv = fileURLToPath(new URL('../../kv/dist/node.js', import.meta.url));
+    const script = `
+      const { Fs, getChunkHasher } = await import(${JSON.stringify(entry)});
+      const { MemoryBlobStore } = await import(${JSON.stringify(kv)});
+      if (getChunkHasher() === undefined) throw new Error('no worker hasher under the node condition');
+      const fs = new Fs(new MemoryBlobStore());
+      const data = new Uint8Array(24 << 20);
+      for (let i = 0; i < data.length; i += 4096) data[i] = (i >> 12) & 255 | 1;
+      const root = await fs.writeFile(await fs.mkfs(), '/f', data);
+      const ac = new AbortController();
+      async function* gen() { for (let i = 0; i < 30; i++) { if (i === 20) ac.abort(); yield data.subarray(0, 1 << 20); } }
+      await fs.writeFile(root, '/g', gen(), { signal: ac.signal }).catch(() => {});
+      console.log('done', getChunkHasher().running);
+    `;
+    const started = Date.now();
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 }, (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? -1), stdout, stderr });
+      });
+      child.stdin?.end();
+    });
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim()).toBe('done true');
+    expect(out.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(25_000);
+  });
+
+  it('is what the package installs under the node condition only', () => {
+    // Tests import ../src/index.js (no node entry): nothing is installed there.
+    expect(getChunkHasher()).toBeUndefined();
+  });
+});
