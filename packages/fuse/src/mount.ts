@@ -83,7 +83,24 @@ interface Pending {
   path: string;
   fd: number;
   batch: Batch;
+  /** Sequential writes not yet handed to the batch (see GATHER_BYTES). */
+  run: WriteRun | undefined;
 }
+
+/** Consecutive bytes written from `at` on, kept in the pieces the kernel sent. */
+interface WriteRun {
+  at: number;
+  parts: Uint8Array[];
+  bytes: number;
+}
+
+/**
+ * Sequential writes are handed to the fs in runs of up to this many bytes: the fs re-chunks the
+ * tail of a file on every write, so 8 MiB at a time instead of 128 KiB saves most of that work.
+ */
+const GATHER_BYTES = 8 << 20;
+/** Paths whose kernel page cache is known to match the tree (bounded; cleared when full). */
+const CACHEABLE_PATHS = 100_000;
 
 /** Mounts `source` at `mountpoint`; resolves once the kernel has the filesystem. */
 export async function mount(source: MountSource, mountpoint: string, options: MountOptions = {}): Promise<CafsMount> {
@@ -104,6 +121,12 @@ export class CafsMount {
   /** Typed events; see MountEvents. */
   readonly events = new EventEmitter<MountEvents>();
   private epoch = 0;
+  /**
+   * The epoch at which the kernel's page cache of a path was last known to match the tree: an
+   * open keeps that cache (keep_cache) only if nothing but this mount's own requests changed the
+   * file since. Checkouts, a branch moved by someone else and failed writes start a new epoch.
+   */
+  private cacheable = new Map<string, number>();
   private current!: Hash;
   private head: Hash | undefined;
   private fuse: FuseServer | undefined;
@@ -291,6 +314,7 @@ export class CafsMount {
           this.head = await this.repo.head(this.branch);
           this.current = (await this.repo.readCommit(this.head)).root;
           this.remember(this.current);
+          this.epoch++;
         }
         throw err;
       }
@@ -305,9 +329,58 @@ export class CafsMount {
     const p = this.pending;
     if (p === undefined) return;
     this.pending = undefined;
-    const root = await p.batch.flush();
-    await this.advance(root, `write ${p.path}`);
+    try {
+      await this.drain(p);
+      const root = await p.batch.flush();
+      await this.advance(root, `write ${p.path}`);
+    } catch (err) {
+      // The kernel's page cache may hold what never reached a root.
+      this.epoch++;
+      throw err;
+    }
     this.emit('written', { path: p.path, root: this.current });
+  }
+
+  /** Hands the gathered run of writes to the batch. */
+  private async drain(p: Pending): Promise<void> {
+    const run = p.run;
+    if (run === undefined) return;
+    p.run = undefined;
+    let bytes: Uint8Array;
+    if (run.parts.length === 1) bytes = run.parts[0]!;
+    else {
+      bytes = new Uint8Array(run.bytes);
+      let o = 0;
+      for (const part of run.parts) {
+        bytes.set(part, o);
+        o += part.length;
+      }
+    }
+    try {
+      await p.batch.write(p.path, run.at, bytes);
+    } catch (err) {
+      // A failed write leaves the batch unusable: drop it with what it gathered.
+      if (this.pending === p) this.pending = undefined;
+      this.epoch++;
+      throw err;
+    }
+  }
+
+  /** Remembers that the kernel's cache of `path` matches the tree as of now. */
+  private markCacheable(path: string): void {
+    if (this.cacheable.size >= CACHEABLE_PATHS) this.cacheable.clear();
+    this.cacheable.set(path, this.epoch);
+  }
+
+  /** A rename moves the kernel's inode (and its cache) from one path to another. */
+  private moveCacheable(from: string, to: string): void {
+    const e = this.cacheable.get(from);
+    this.cacheable.delete(from);
+    if (e === undefined) this.cacheable.delete(to);
+    else this.cacheable.set(to, e);
+    // Paths under a renamed directory: forget them (a miss only costs a cache refill).
+    const prefixes = [from + '/', to + '/'];
+    for (const k of this.cacheable.keys()) if (prefixes.some((x) => k.startsWith(x))) this.cacheable.delete(k);
   }
 
   /**
@@ -321,7 +394,10 @@ export class CafsMount {
     }
     return this.serial(async () => {
       const p = this.pending;
-      if (p !== undefined && p.path === path) return p.batch.lstat(path);
+      if (p !== undefined && p.path === path) {
+        await this.drain(p);
+        return p.batch.lstat(path);
+      }
       await this.settle();
       const w = this.where(path);
       return this.fs.lstat(w.root, w.path);
@@ -437,7 +513,7 @@ export class CafsMount {
         );
       },
 
-      open: (path: string, flags: number, cb: (err: number, fd?: number) => void) => {
+      open: (path: string, flags: number, cb: (err: number, fd?: number, opts?: { keepCache: boolean }) => void) => {
         const acc = flags & O_ACCMODE;
         const writable = acc === O_WRONLY || acc === O_RDWR;
         if (writable && this.readOnly) return cb(FuseNative.EROFS);
@@ -449,10 +525,13 @@ export class CafsMount {
           const fd = this.nextFd++;
           this.handles.set(fd, { append: (flags & O_APPEND) !== 0, writable, root: w.root, epoch: this.epoch });
           this.emit('opened', { path, fd, flags });
-          return fd;
+          // Keep the kernel's pages of this file if only this mount's requests changed it since.
+          const keepCache = w.detached === undefined && this.cacheable.get(path) === this.epoch;
+          if (w.detached === undefined) this.markCacheable(path);
+          return { fd, keepCache };
         })();
         p.then(
-          (fd) => cb(0, fd),
+          ({ fd, keepCache }) => cb(0, fd, { keepCache }),
           (err) => cb(toErrno(err)),
         );
       },
@@ -474,7 +553,8 @@ export class CafsMount {
             if (err instanceof FsError && err.code === 'EEXIST') return;
             throw err;
           }
-          this.pending = { path, fd, batch };
+          this.pending = { path, fd, batch, run: undefined };
+          this.markCacheable(path);
         }).then(() => {
           this.handles.set(fd, { append: false, writable: true, root: this.current, epoch: this.epoch });
           this.emit('created', { path });
@@ -528,16 +608,20 @@ export class CafsMount {
         } else {
           p = this.serial(async () => {
             if (this.pending !== undefined && (this.pending.path !== path || this.pending.fd !== fd)) await this.settle();
-            this.pending ??= { path, fd, batch: fs.batch(this.current) };
-            const b = this.pending.batch;
-            const at = h?.append ? (await b.stat(path)).size : pos;
-            try {
-              await b.write(path, at, bytes);
-            } catch (err) {
-              // A failed write leaves the batch unusable: drop it with what it gathered.
-              this.pending = undefined;
-              throw err;
+            const pending = (this.pending ??= { path, fd, batch: fs.batch(this.current), run: undefined });
+            let at = pos;
+            if (h?.append) {
+              await this.drain(pending);
+              at = Number((await pending.batch.stat(path)).size);
             }
+            const run = pending.run;
+            if (run !== undefined && at === run.at + run.bytes && run.bytes + len <= GATHER_BYTES) {
+              run.parts.push(bytes);
+              run.bytes += len;
+              return;
+            }
+            await this.drain(pending);
+            pending.run = { at, parts: [bytes], bytes: len };
           });
         }
         p.then(
@@ -580,6 +664,7 @@ export class CafsMount {
           this.detached.delete(path);
           return cb(0);
         }
+        this.cacheable.delete(path);
         cb0(cb, this.change(`unlink ${path}`, (root) => fs.unlink(root, path)).then(() => this.emit('unlinked', { path })));
       },
 
@@ -597,6 +682,7 @@ export class CafsMount {
                 return root;
               }
               await fs.lstat(root, src);
+              this.cacheable.delete(src);
               this.detached.set(dest, { root, path: src });
               this.emit('unlinked', { path: src });
               return fs.unlink(root, src);
@@ -604,7 +690,13 @@ export class CafsMount {
           );
           return;
         }
-        cb0(cb, this.change(`rename ${src} -> ${dest}`, (root) => fs.rename(root, src, dest)).then(() => this.emit('renamed', { from: src, to: dest })));
+        cb0(
+          cb,
+          this.change(`rename ${src} -> ${dest}`, (root) => fs.rename(root, src, dest)).then(() => {
+            this.moveCacheable(src, dest);
+            this.emit('renamed', { from: src, to: dest });
+          }),
+        );
       },
 
       link: (_src: string, _dest: string, cb: (err: number) => void) => cb(FuseNative.EPERM),

@@ -243,6 +243,18 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     await view.unmount();
   });
 
+  it('the kernel keeps a file\'s pages across opens, and drops them when a checkout changes the file', async () => {
+    // Same size and same mtime on both roots: only the content tells them apart.
+    await ok(`cd '${mnt}' && printf AAAA > kc && touch -d '2001-01-01 UTC' kc && cat kc >/dev/null`);
+    const a = await m.currentRoot();
+    await ok(`cd '${mnt}' && printf BBBB > kc && touch -d '2001-01-01 UTC' kc && test "$(cat kc)" = BBBB && test "$(cat kc)" = BBBB`);
+    await m.checkout(a);
+    expect((await ok(`cat '${mnt}/kc'`)).trim()).toBe('AAAA');
+    // Writes through the mount keep the cache right: a new open sees them.
+    await ok(`cd '${mnt}' && printf CC | dd of=kc bs=1 seek=1 conv=notrunc status=none && test "$(cat kc)" = ACCA`);
+    await ok(`cd '${mnt}' && mv kc kc2 && test "$(cat kc2)" = ACCA && rm kc2`);
+  });
+
   it('SIGTERM unmounts cleanly; an uncaught error detaches; a mount left by a killed process is cleared before mounting again', async () => {
     const dir = join(tmp, 'child');
     const script = `
