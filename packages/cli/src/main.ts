@@ -622,8 +622,9 @@ function build(): Command {
       .description('mount a branch or a snapshot as a real filesystem (FUSE); every change through a branch mount is a commit')
       .option('--ro', 'read-only, even for a branch')
       .option('--import <dir>', 'with --memory: import this directory as branch main first')
+      .option('--allow-other', 'let other users use the mount (FUSE allow_other; the kernel still checks modes and owners)')
       .option('--json', 'print the mount as a JSON line')
-      .action(async (ref: string, dir: string, o: { ro?: boolean; import?: string; json?: boolean }) => {
+      .action(async (ref: string, dir: string, o: { ro?: boolean; import?: string; json?: boolean; allowOther?: boolean }) => {
         const { mount } = await import('@cafs/fuse');
         let repo: Repo;
         if (globals().memory) {
@@ -641,8 +642,8 @@ function build(): Command {
         const target = resolvePath(dir);
         const m =
           isBranch && !o.ro
-            ? await mount({ repo, branch: ref }, target)
-            : await mount((await repo.resolve(ref)).root, target, { repo });
+            ? await mount({ repo, branch: ref }, target, { allowOther: o.allowOther })
+            : await mount((await repo.resolve(ref)).root, target, { repo, allowOther: o.allowOther });
         const mode = isBranch && !o.ro ? `read/write on branch ${ref}` : 'read-only';
         if (o.json) json({ mountpoint: target, root: hex(m.root), mode });
         else out(`mounted ${hex(m.root)} at ${target} (${mode}); Ctrl-C or \`fusermount -u ${target}\` to unmount`);
