@@ -8,7 +8,7 @@ import { childKey, extentRange, infoKey, prefixEnd, ROOT_KEY } from './keys.js';
 import type { KvReader } from './kv-view.js';
 import { Txn } from './kv-view.js';
 import { NAME_MAX, pathBytes, showPath, type PathLike } from './path.js';
-import { quickInfo, readInfo, resolve, type Resolved } from './resolve.js';
+import { parentKeyEnd, plainInfoKey, readInfo, resolve, type Resolved } from './resolve.js';
 import { Stats } from './stats.js';
 
 /** Largest file size: 2^63 - 1 bytes. */
@@ -107,19 +107,31 @@ export class FsReader {
     return r as Resolved & { info: Info };
   }
 
-  async stat(path: PathLike): Promise<Stats> {
+  // Not async themselves: the caller then awaits statOf's own promise, and a rejection (ENOENT,
+  // an everyday answer) never passes through a promise that has no handler yet.
+  stat(path: PathLike): Promise<Stats> {
     return this.statOf(path, 'stat', true);
   }
 
-  async lstat(path: PathLike): Promise<Stats> {
+  lstat(path: PathLike): Promise<Stats> {
     return this.statOf(path, 'lstat', false);
   }
 
   private async statOf(path: PathLike, syscall: string, follow: boolean): Promise<Stats> {
-    if (typeof path === 'string' || path instanceof Uint8Array) {
-      const quick = await quickInfo(this.kv, pathBytes(path), follow);
-      if (quick === 'missing') throw new FsError('ENOENT', syscall, showPath(path));
-      if (quick !== undefined) return new Stats(quick);
+    // Fast path: a plain absolute path needs no link resolution if it exists (only directories
+    // can be above an existing key) or if its parent is a directory that lacks it.
+    const key = typeof path === 'string' || path instanceof Uint8Array ? plainInfoKey(path) : undefined;
+    if (key !== undefined) {
+      const value = await this.kv.get(key);
+      if (value !== undefined) {
+        const info = decodeInfo(value);
+        if (!(follow && info.type === 'symlink')) return new Stats(info);
+      } else {
+        const end = parentKeyEnd(key);
+        if (end === 1) throw new FsError('ENOENT', syscall, showPath(path));
+        const parent = await this.kv.get(key.subarray(0, end));
+        if (parent !== undefined && decodeInfo(parent).type === 'directory') throw new FsError('ENOENT', syscall, showPath(path));
+      }
     }
     return new Stats((await this.existing(path, syscall, follow)).info);
   }

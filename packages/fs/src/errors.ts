@@ -38,23 +38,36 @@ const MESSAGES: Record<FsErrorCode, string> = {
  * A filesystem error shaped like Node's: `code`, `syscall`, `path`, and the same message form.
  * Like Node's asynchronous fs errors it carries no JavaScript stack: capturing one costs more
  * than the failed lookup itself, and ENOENT is an everyday answer (exists checks, stat probes).
+ * For the same reason the message is put together only when read (it is a getter; assigning
+ * to it works as for any error).
  */
 export class FsError extends Error {
   readonly code: FsErrorCode;
   readonly syscall: string;
   readonly path: string | undefined;
   readonly dest: string | undefined;
+  readonly #detail: string | undefined;
 
   constructor(code: FsErrorCode, syscall: string, path?: string, detail?: string, dest?: string) {
-    const where = path === undefined ? '' : ` '${path}'` + (dest === undefined ? '' : ` -> '${dest}'`);
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(`${code}: ${detail ?? MESSAGES[code]}, ${syscall}${where}`);
+    super();
     Error.stackTraceLimit = limit;
-    this.name = 'FsError';
     this.code = code;
     this.syscall = syscall;
     this.path = path;
     this.dest = dest;
+    this.#detail = detail;
+  }
+
+  override get message(): string {
+    const where = this.path === undefined ? '' : ` '${this.path}'` + (this.dest === undefined ? '' : ` -> '${this.dest}'`);
+    return `${this.code}: ${this.#detail ?? MESSAGES[this.code]}, ${this.syscall}${where}`;
+  }
+
+  override set message(value: string) {
+    Object.defineProperty(this, 'message', { value, writable: true, configurable: true, enumerable: false });
   }
 }
+
+Object.defineProperty(FsError.prototype, 'name', { value: 'FsError', writable: true, configurable: true, enumerable: false });

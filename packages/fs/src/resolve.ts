@@ -114,39 +114,39 @@ async function walk(
 /**
  * The info key of a plain absolute path (`/a/b`: no empty, `.` or `..` names, no trailing
  * slash, names within NAME_MAX, no NUL), built in one pass; undefined for anything else, which
- * then takes the full resolution.
+ * then takes the full resolution. A string is read directly while it is ASCII (no encoding step).
  */
-export function plainInfoKey(bytes: Uint8Array): Uint8Array | undefined {
-  const n = bytes.length;
-  if (n < 2 || n > 4096 || bytes[0] !== 0x2f || bytes[n - 1] === 0x2f) return undefined;
+export function plainInfoKey(path: string | Uint8Array): Uint8Array | undefined {
+  const n = path.length;
+  if (n < 2 || n > 4096) return undefined;
+  const key = new Uint8Array(n + 1);
+  if (typeof path === 'string') {
+    for (let i = 0; i < n; i++) {
+      const c = path.charCodeAt(i);
+      if (c >= 0x80) return plainInfoKey(pathBytes(path));
+      key[i] = c;
+    }
+  } else {
+    key.set(path);
+  }
+  key[n] = 0x2f;
+  if (key[0] !== 0x2f || key[n - 1] === 0x2f) return undefined;
   let start = 1;
   for (let i = 1; i <= n; i++) {
-    const b = i < n ? bytes[i]! : 0x2f;
-    if (i < n && b === 0) return undefined;
+    const b = key[i]!;
+    if (b === 0) return undefined;
     if (b !== 0x2f) continue;
     const len = i - start;
     if (len === 0 || len > 255) return undefined;
-    if (bytes[start] === 0x2e && (len === 1 || (len === 2 && bytes[start + 1] === 0x2e))) return undefined;
+    if (key[start] === 0x2e && (len === 1 || (len === 2 && key[start + 1] === 0x2e))) return undefined;
     start = i + 1;
   }
-  const key = new Uint8Array(n + 1);
-  key.set(bytes);
-  key[n] = 0x2f;
   return key;
 }
 
-/**
- * Stat's fast path: the info of a plain path that needs no link resolution, or 'missing' when
- * its parent is a directory that lacks it; undefined when the full resolution must decide.
- */
-export async function quickInfo(reader: KvReader, bytes: Uint8Array, follow: boolean): Promise<Info | 'missing' | undefined> {
-  const key = plainInfoKey(bytes);
-  if (key === undefined) return undefined;
-  const info = await readInfo(reader, key);
-  if (info !== undefined) return follow && info.type === 'symlink' ? undefined : info;
-  let slash = bytes.length - 1;
-  while (bytes[slash] !== 0x2f) slash--;
-  const parent = slash === 0 ? undefined : await readInfo(reader, key.subarray(0, slash + 1));
-  if (slash === 0 || parent?.type === 'directory') return 'missing';
-  return undefined;
+/** Where the parent's info key ends in a plain info key (just after its last slash but one). */
+export function parentKeyEnd(key: Uint8Array): number {
+  let slash = key.length - 2;
+  while (key[slash] !== 0x2f) slash--;
+  return slash + 1;
 }
