@@ -40,6 +40,19 @@ export function bytesToHex(bytes: Uint8Array, start = 0, end = bytes.length): st
   return s;
 }
 
+const HEX_VALUE = new Uint8Array(128);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+/** Writes the bytes of well-formed hex text (checked by the caller) into `out` from `at`. */
+export function hexInto(hex: string, out: Uint8Array, at: number): void {
+  for (let i = 0, j = at; i < hex.length; i += 2, j++) {
+    out[j] = (HEX_VALUE[hex.charCodeAt(i)]! << 4) | HEX_VALUE[hex.charCodeAt(i + 1)]!;
+  }
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 export const utf8 = (s: string): Uint8Array => encoder.encode(s);

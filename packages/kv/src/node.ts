@@ -7,6 +7,9 @@ export const nodeSha256: Sha256 = (data) => {
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 };
 
-setSha256(nodeSha256);
+/** node:crypto's SHA-256 as hex text (no digest buffer to allocate). */
+export const nodeSha256Hex = (data: Uint8Array): string => hash('sha256', data, 'hex');
+
+setSha256(nodeSha256, nodeSha256Hex);
 
 export * from './index.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nodeSha256 } from '../src/node.js';
-import { portableSha256, sha256 } from '../src/sha256.js';
+import { nodeSha256, nodeSha256Hex } from '../src/node.js';
+import { portableSha256, setSha256, sha256, sha256Hex } from '../src/sha256.js';
 import { bytesToHex } from '../src/bytes.js';
 import { hashToHex, parseHash } from '../src/hash.js';
 
@@ -15,6 +15,23 @@ describe('SHA-256', () => {
     );
     const big = new Uint8Array(3 * 1024 * 1024 + 7).map((_, i) => (i * 31) & 0xff);
     expect(bytesToHex(nodeSha256(big))).toBe(bytesToHex(portableSha256(big)));
+  });
+
+  it('sha256Hex is the hex of sha256, with the Node hex seam and without it', () => {
+    const check = (): void =>
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 5000 }), (data) => {
+          expect(sha256Hex(data)).toBe(bytesToHex(portableSha256(data)));
+        }),
+        { numRuns: 200 },
+      );
+    check();
+    setSha256(portableSha256);
+    try {
+      check();
+    } finally {
+      setSha256(nodeSha256, nodeSha256Hex);
+    }
   });
 
   it('matches the FIPS 180 test vectors, and the Node entry installs node:crypto', () => {

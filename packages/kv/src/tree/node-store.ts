@@ -1,9 +1,9 @@
-import { LRUCache } from 'lru-cache';
 import { bytesToHex } from '../bytes.js';
 import { BlobNotFoundError, CorruptNodeError, KvError } from '../errors.js';
 import type { Hash } from '../hash.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { EMPTY_NODE, TreeNode, decodeNode } from './node.js';
+import { NodeCache } from './node-cache.js';
 
 export interface NodeStoreOptions {
   /** Bytes of decoded nodes kept in memory (default 256 MiB). */
@@ -27,7 +27,7 @@ export interface NodeStoreStats {
 export class NodeStore {
   readonly blobs: BlobStore;
   readonly stats: NodeStoreStats = { reads: 0, fetches: 0, writes: 0 };
-  private readonly cache: LRUCache<string, TreeNode>;
+  private readonly cache: NodeCache;
   /** Hex ids of root hashes seen, by array identity (roots are passed again and again). */
   private readonly rootIds = new WeakMap<Hash, string>();
 
@@ -36,10 +36,10 @@ export class NodeStore {
     // Over a resident store a decoded node shares its bytes with the store, so the cache's own
     // cost is the offsets table and the object.
     const countBytes = blobs.resident !== true;
-    this.cache = new LRUCache<string, TreeNode>({
-      maxSize: Math.max(options.cacheBytes ?? DEFAULT_CACHE_BYTES, 1),
-      sizeCalculation: (node) => (countBytes ? node.bytes.length : 0) + 16 * node.count + NODE_OVERHEAD,
-    });
+    this.cache = new NodeCache(
+      Math.max(options.cacheBytes ?? DEFAULT_CACHE_BYTES, 1),
+      (node) => (countBytes ? node.bytes.length : 0) + 16 * node.count + NODE_OVERHEAD,
+    );
     this.cache.set(EMPTY_NODE.id, EMPTY_NODE);
   }
 

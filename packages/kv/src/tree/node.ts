@@ -5,10 +5,10 @@
 // The hot path encodes and decodes this one shape by hand: cbor-x needs ~33 µs to encode a 4 KiB
 // node and a JS object per byte string to decode it, while a decoded node here is the blob bytes
 // plus one Uint32Array of offsets, so cached nodes cost little more memory than their bytes.
-import { bytesToHex, compareRange } from '../bytes.js';
+import { bytesToHex, compareRange, hexInto } from '../bytes.js';
 import { CorruptNodeError } from '../errors.js';
 import { HASH_BYTES, type Hash } from '../hash.js';
-import { sha256 } from '../sha256.js';
+import { sha256Hex } from '../sha256.js';
 import { MAX_KEY_BYTES, MAX_LEVEL, MAX_VALUE_BYTES } from './format.js';
 
 export class TreeNode {
@@ -20,6 +20,8 @@ export class TreeNode {
   /** keyStart, keyEnd, valueStart, valueEnd for each entry. */
   readonly offsets: Uint32Array;
   private childIds: (string | undefined)[] | undefined;
+  /** @internal The node cache's reference bit (CLOCK eviction). */
+  cacheRef = false;
 
   constructor(hash: Hash, id: string, bytes: Uint8Array, level: number, offsets: Uint32Array) {
     this.hash = hash;
@@ -251,8 +253,10 @@ export function encodeNode(level: number, e: EntryBuffer): TreeNode {
   const size = 1 + headerLength(level) + 2 * headerLength(n) + e.sectionBytes(0) + e.sectionBytes(2);
   // One allocation holds both the bytes and the offsets table: allocating an ArrayBuffer costs
   // microseconds in a large heap, more than copying the node.
+  // The node's hash goes there too, after the offsets.
   const offsetsAt = (size + 3) & ~3;
-  const { buffer, at } = allocate(offsetsAt + 16 * n);
+  const hashAt = offsetsAt + 16 * n;
+  const { buffer, at } = allocate(hashAt + HASH_BYTES);
   const out = new Uint8Array(buffer, at, size);
   const offsets = new Uint32Array(buffer, at + offsetsAt, 4 * n);
   let pos = writeHeader(out, 0, MAJOR_ARRAY, 3);
@@ -261,8 +265,10 @@ export function encodeNode(level: number, e: EntryBuffer): TreeNode {
   pos = e.writeSection(out, pos, 0, offsets);
   pos = writeHeader(out, pos, MAJOR_ARRAY, n);
   e.writeSection(out, pos, 2, offsets);
-  const hash = sha256(out);
-  return new TreeNode(hash, bytesToHex(hash), out, level, offsets);
+  const id = sha256Hex(out);
+  const hash = new Uint8Array(buffer, at + hashAt, HASH_BYTES);
+  hexInto(id, hash, 0);
+  return new TreeNode(hash, id, out, level, offsets);
 }
 
 /** Encodes a node from plain arrays of keys and values. */

@@ -1,0 +1,43 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import '../src/node.js';
+import { buildNode, type TreeNode } from '../src/tree/node.js';
+import { NodeCache } from '../src/tree/node-cache.js';
+
+describe('NodeCache (CLOCK eviction)', () => {
+  it('stays within its byte bound, never returns a wrong node, and keeps a hot node over cold ones', () => {
+    const nodes: TreeNode[] = Array.from({ length: 40 }, (_, i) => buildNode(0, [new Uint8Array([i])], [new Uint8Array(i % 7)]));
+    const sizeOf = (n: TreeNode): number => 10 + n.bytes.length;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.array(fc.record({ set: fc.boolean(), i: fc.integer({ min: 0, max: nodes.length - 1 }) }), { maxLength: 300 }),
+        (max, ops) => {
+          const cache = new NodeCache(max, sizeOf);
+          for (const op of ops) {
+            const node = nodes[op.i]!;
+            if (op.set) cache.set(node.id, node);
+            else {
+              const got = cache.get(node.id);
+              if (got !== undefined) expect(got).toBe(node);
+            }
+            expect(cache.bytes).toBeLessThanOrEqual(max);
+          }
+          let sum = 0;
+          for (const n of nodes) if (cache.get(n.id) !== undefined) sum += sizeOf(n);
+          expect(sum).toBe(cache.bytes);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // A node read between every insertion survives a stream of nodes read once.
+    const cache = new NodeCache(5 * (10 + nodes[0]!.bytes.length + 6), sizeOf);
+    const hot = nodes[0]!;
+    cache.set(hot.id, hot);
+    for (let i = 1; i < nodes.length; i++) {
+      expect(cache.get(hot.id)).toBe(hot);
+      cache.set(nodes[i]!.id, nodes[i]!);
+    }
+    expect(cache.get(hot.id)).toBe(hot);
+  });
+});
