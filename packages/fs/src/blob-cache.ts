@@ -12,7 +12,14 @@ export class BlobLru implements BlobCache {
     this.cache = new LRUCache<string, Uint8Array>({ maxSize: Math.max(1, maxBytes), sizeCalculation: (b) => b.length + 64 });
   }
 
-  async get(hash: Hash): Promise<Uint8Array> {
+  get(hash: Hash): Promise<Uint8Array> {
+    // A resident store hands back the very arrays it keeps (checked once): caching them again
+    // would only cost a hex key and LRU bookkeeping per read.
+    if (this.store.resident === true) return this.store.get(hash);
+    return this.cached(hash);
+  }
+
+  private async cached(hash: Hash): Promise<Uint8Array> {
     const id = bytesToHex(hash);
     const hit = this.cache.get(id);
     if (hit !== undefined) return hit;

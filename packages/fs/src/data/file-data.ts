@@ -53,14 +53,20 @@ export async function readRange(
   if (end <= offset) return new Uint8Array(0);
   const n = Number(end - offset);
   let out: Uint8Array | undefined;
-  for await (const x of extentsFrom(reader, info, offset)) {
-    if (x.start >= end) break;
-    const bytes = await extentBytes(blobs, x.extent);
-    const from = offset > x.start ? Number(offset - x.start) : 0;
-    const to = Number((end < x.end ? end : x.end) - x.start);
-    if (out === undefined && x.start <= offset && x.end >= end) return bytes.subarray(from, to);
+  // The extent entries straight from the reader (no generator in between), one blob at a time.
+  const { lt } = extentRange(info);
+  for await (const e of reader.entries({ gt: extentKey(info, offset), lt })) {
+    const extent = decodeExtent(e.value);
+    const xEnd = extentEnd(e.key);
+    const xStart = xEnd - BigInt(extentLength(extent));
+    if (xStart >= end) break;
+    const bytes = extent.inline ?? (await blobs.get(extent.ref)).subarray(extent.offset, extent.offset + extent.length);
+    const from = offset > xStart ? Number(offset - xStart) : 0;
+    const to = Number((end < xEnd ? end : xEnd) - xStart);
+    if (out === undefined && xStart <= offset && xEnd >= end) return bytes.subarray(from, to);
+    // One allocation of the whole result; holes stay as its zeros.
     out ??= new Uint8Array(n);
-    out.set(bytes.subarray(from, to), Number(x.start + BigInt(from) - offset));
+    out.set(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to), Number(xStart + BigInt(from) - offset));
   }
   return out ?? new Uint8Array(n);
 }
