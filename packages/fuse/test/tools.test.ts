@@ -232,8 +232,9 @@ describe.skipIf(!HAVE_FUSE && !CI)('@cafs/fuse: real tools on a branch mount', (
     expect(await ok(`ls -A '${mnt}'`)).not.toMatch(/deep|long/);
   }, LONG);
 
-  // Each create is a root and a commit, and a create costs more as the directory grows: 100,000
-  // took well over three minutes here, so the test uses fewer (CAFS_FUSE_MANY=100000 for the full size).
+  // Each create is a root and a commit: 100,000 creates took 2 to 3.5 minutes here (on a loaded
+  // 2-core machine; past ~70,000 each create got several times slower), so the test makes fewer.
+  // CAFS_FUSE_MANY=100000 runs it at full size.
   const MANY = Number(process.env['CAFS_FUSE_MANY'] ?? 20_000);
   it.skipIf(skip('perl'))(`a directory of ${MANY} entries: ls, find, stat, and the fs API agree`, async () => {
     const dir = `${mnt}/many`;
