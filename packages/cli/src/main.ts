@@ -623,8 +623,11 @@ function build(): Command {
       .option('--ro', 'read-only, even for a branch')
       .option('--import <dir>', 'with --memory: import this directory as branch main first')
       .option('--allow-other', 'let other users use the mount (FUSE allow_other; the kernel still checks modes and owners)')
+      .option('--keep-last <n>', 'collect garbage as the mount goes, keeping the last N commits of each branch (for long-lived RAM disks)')
       .option('--json', 'print the mount as a JSON line')
-      .action(async (ref: string, dir: string, o: { ro?: boolean; import?: string; json?: boolean; allowOther?: boolean }) => {
+      .action(async (ref: string, dir: string, o: { ro?: boolean; import?: string; json?: boolean; allowOther?: boolean; keepLast?: string }) => {
+        const keepLast = o.keepLast === undefined ? undefined : Number(o.keepLast);
+        if (keepLast !== undefined && !(Number.isInteger(keepLast) && keepLast > 0)) throw new CliError('--keep-last needs a positive integer');
         const { mount } = await import('@cafs/fuse');
         let repo: Repo;
         if (globals().memory) {
@@ -642,7 +645,7 @@ function build(): Command {
         const target = resolvePath(dir);
         const m =
           isBranch && !o.ro
-            ? await mount({ repo, branch: ref }, target, { allowOther: o.allowOther })
+            ? await mount({ repo, branch: ref }, target, { allowOther: o.allowOther, gc: keepLast === undefined ? undefined : { keepLast } })
             : await mount((await repo.resolve(ref)).root, target, { repo, allowOther: o.allowOther });
         const mode = isBranch && !o.ro ? `read/write on branch ${ref}` : 'read-only';
         if (o.json) json({ mountpoint: target, root: hex(m.root), mode });

@@ -43,6 +43,15 @@ export interface MountOptions {
    * with `user_allow_other` in /etc/fuse.conf). The kernel still checks modes and owners.
    */
   allowOther?: boolean | undefined;
+  /**
+   * Collect garbage as the mount goes (needs `repo`): after every `everyRoots` new roots (default
+   * 5000), an incremental `repo.gc` keeping `keepLast` commits of each branch (and/or those newer
+   * than `keepNewerThan`), the mount's current root and every root an open file still reads.
+   * For a long-lived RAM disk, whose store otherwise keeps every root it ever made. It runs in
+   * the mount's request queue (requests wait for it; incremental collections are short).
+   * Roots in `mount.history` older than what is kept become unreadable.
+   */
+  gc?: { keepLast?: number | undefined; keepNewerThan?: Date | undefined; everyRoots?: number | undefined; graceMs?: number | undefined } | undefined;
   /** libfuse `debug`. */
   debug?: boolean | undefined;
   /**
@@ -62,6 +71,8 @@ export interface MountEvents {
   unlinked: [{ path: string }];
   renamed: [{ from: string; to: string }];
   root: [{ root: Hash; what: string }];
+  /** A collection the `gc` option ran (or why it failed: the mount goes on). */
+  collected: [{ blobsDeleted: number; bytesDeleted: number; durationMs: number } | { error: Error }];
   unmounted: [];
 }
 
@@ -127,6 +138,7 @@ export class CafsMount {
    * file since. Checkouts, a branch moved by someone else and failed writes start a new epoch.
    */
   private cacheable = new Map<string, number>();
+  private rootsSinceGc = 0;
   private current!: Hash;
   private head: Hash | undefined;
   private fuse: FuseServer | undefined;
@@ -322,6 +334,29 @@ export class CafsMount {
     this.current = root;
     this.remember(root);
     this.emit('root', { root, what });
+    const gc = this.options.gc;
+    if (gc !== undefined && ++this.rootsSinceGc >= (gc.everyRoots ?? 5000)) {
+      this.rootsSinceGc = 0;
+      // Queued behind this change: it runs between requests, with no gathered writes in flight.
+      void this.serial(() => this.collect()).catch(() => undefined);
+    }
+  }
+
+  /** One collection for the `gc` option; see MountOptions.gc. */
+  private async collect(): Promise<void> {
+    const gc = this.options.gc;
+    if (gc === undefined || this.repo === undefined) return;
+    await this.settle();
+    const pins: Hash[] = [this.current];
+    for (const d of this.detached.values()) pins.push(d.root);
+    // Files opened before a checkout read the root they opened.
+    for (const h of this.handles.values()) if (h.epoch !== this.epoch && !h.writable) pins.push(h.root);
+    try {
+      const r = await this.repo.gc({ keepLast: gc.keepLast, keepNewerThan: gc.keepNewerThan, graceMs: gc.graceMs, pins });
+      this.emit('collected', { blobsDeleted: r.blobsDeleted, bytesDeleted: r.bytesDeleted, durationMs: r.durationMs });
+    } catch (err) {
+      this.emit('collected', { error: err instanceof Error ? err : new Error(String(err)) });
+    }
   }
 
   /** Applies the gathered writes, if any. Runs inside the queue. */

@@ -255,6 +255,31 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     await ok(`cd '${mnt}' && mv kc kc2 && test "$(cat kc2)" = ACCA && rm kc2`);
   });
 
+  it('the gc option keeps a RAM disk\'s store bounded while everything stays readable', async () => {
+    const r2 = await Repo.open();
+    await r2.init();
+    const dir = join(tmp, 'gc');
+    const gm = await mount({ repo: r2, branch: 'main' }, dir, { handleSignals: false, gc: { keepLast: 2, everyRoots: 100, graceMs: 0 } });
+    mounts.push(gm);
+    const runs: { blobsDeleted?: number; error?: Error }[] = [];
+    gm.events.on('collected', (e) => runs.push(e));
+    // 400 rewrites of one 64 KiB file (each a root and a commit) and 100 small files kept.
+    await ok(`cd '${dir}' && for i in $(seq 1 400); do head -c 65536 /dev/urandom > big; done && mkdir keep && for i in $(seq 1 100); do echo $i > keep/$i; done`);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runs.length).toBeGreaterThanOrEqual(4);
+    expect(runs.every((e) => e.error === undefined)).toBe(true);
+    expect(runs.reduce((n, e) => n + (e.blobsDeleted ?? 0), 0)).toBeGreaterThan(300);
+    // Without collection the store would hold ~400 big files (~26 MB) plus nodes and commits.
+    let bytes = 0;
+    for await (const h of r2.store.hashes()) bytes += (await r2.store.get(h)).length;
+    expect(bytes).toBeLessThan(8e6);
+    expect((await ok(`cd '${dir}' && cat keep/* | wc -l && wc -c < big`)).trim().split(/\s+/)).toEqual(['100', '65536']);
+    const root = await gm.currentRoot();
+    expect((await r2.fs.readdir(root, '/keep')).length).toBe(100);
+    expect((await r2.fs.readFile(root, '/big')).length).toBe(65536);
+    await gm.unmount();
+  });
+
   it('SIGTERM unmounts cleanly; an uncaught error detaches; a mount left by a killed process is cleared before mounting again', async () => {
     const dir = join(tmp, 'child');
     const script = `
