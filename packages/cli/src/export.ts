@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { bytesToHex, parseHash, type Hash } from '@cafs/kv';
+import type { FileType } from '@cafs/fs';
 import type { Repo } from '@cafs/repo';
 import { CliError } from './errors.js';
 
@@ -32,12 +33,16 @@ async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<
 
 interface TreeEntry {
   path: string;
-  type: 'file' | 'directory' | 'symlink';
+  type: FileType;
 }
+
+/** Named pipes and sockets hold no data: export (like import) leaves them out. */
+const special = (type: FileType): boolean => type === 'fifo' || type === 'socket';
 
 /** Every path below `from` (pre-order, byte order). */
 async function* walkTree(repo: Repo, root: Hash, from: string): AsyncGenerator<TreeEntry> {
   const st = await repo.fs.lstat(root, from);
+  if (special(st.type)) return;
   yield { path: from, type: st.type };
   if (st.type !== 'directory') return;
   for (const e of await repo.fs.readdir(root, from, { withFileTypes: true })) {
@@ -52,6 +57,7 @@ async function* walkTree(repo: Repo, root: Hash, from: string): AsyncGenerator<T
 /** Writes one tree entry at `dest` (which must not exist, except a directory). */
 async function writeEntry(repo: Repo, root: Hash, path: string, dest: string): Promise<void> {
   const st = await repo.fs.lstat(root, path);
+  if (special(st.type)) return;
   if (st.type === 'directory') {
     await mkdir(dest, { recursive: true });
     await chmod(dest, st.mode & 0o7777);

@@ -28,7 +28,7 @@ interface Entry {
   abs: Buffer;
   /** Path in the filesystem, as bytes. */
   path: Uint8Array;
-  kind: 'file' | 'dir' | 'symlink';
+  kind: 'file' | 'dir' | 'symlink' | 'fifo';
   mode: number;
   uid: number;
   gid: number;
@@ -43,8 +43,8 @@ async function walk(root: Buffer, exclude: Set<string>): Promise<Entry[]> {
   const out: Entry[] = [];
   const visit = async (abs: Buffer, path: Uint8Array): Promise<void> => {
     const st = await lstat(abs, { bigint: true });
-    const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : undefined;
-    if (kind === undefined) return; // sockets, fifos, devices: not stored
+    const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : undefined;
+    if (kind === undefined) return; // sockets (meaningless without their listener), devices: not stored
     out.push({ abs, path, kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, size: Number(st.size) });
     if (kind === 'dir') {
       const names = (await readdir(abs, { encoding: 'buffer' })).sort(Buffer.compare);
@@ -115,6 +115,9 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
       await batch.writeFile(e.path, data, { mode: e.mode, mtime: t });
       result.files++;
       result.bytes += e.size;
+    } else if (e.kind === 'fifo') {
+      await batch.mknod(e.path, 'fifo', e.mode);
+      await batch.lutimes(e.path, t, t);
     } else {
       await batch.symlink(await readlink(e.abs, { encoding: 'buffer' }), e.path);
       await batch.lutimes(e.path, t, t);

@@ -47,7 +47,7 @@ function example(cmd: Command, text: string): Command {
 }
 
 const modeString = (info: { type: string; mode: number }): string => {
-  const t = info.type === 'directory' ? 'd' : info.type === 'symlink' ? 'l' : '-';
+  const t = ({ directory: 'd', symlink: 'l', fifo: 'p', socket: 's' } as Record<string, string>)[info.type] ?? '-';
   const m = info.mode & 0o777;
   const rwx = (b: number): string => (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + (b & 1 ? 'x' : '-');
   return t + rwx(m >> 6) + rwx((m >> 3) & 7) + rwx(m & 7);

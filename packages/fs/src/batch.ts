@@ -410,6 +410,7 @@ export class Batch extends FsReader {
       if (at + BigInt(bytes.length) > MAX_FILE_SIZE) throw new FsError('EFBIG', 'write', showPath(path));
       const r = await this.existing(path, 'write', true);
       if (r.info.type === 'directory') throw new FsError('EISDIR', 'write', showPath(path));
+      if (r.info.type !== 'file') throw new FsError('EINVAL', 'write', showPath(path), `a ${r.info.type} holds no data`);
       await this.writeAt(r.key, r.info, at, bytes, path);
     });
   }
@@ -428,6 +429,7 @@ export class Batch extends FsReader {
       const size = checkOffset(length, 'truncate', path, 'length');
       const r = await this.existing(path, 'truncate', true);
       if (r.info.type === 'directory') throw new FsError('EISDIR', 'truncate', showPath(path));
+      if (r.info.type !== 'file') throw new FsError('EINVAL', 'truncate', showPath(path), `a ${r.info.type} holds no data`);
       const now = this.ctx.now();
       if (size === r.info.size) {
         this.put(r.key, { ...r.info, mtimeNs: now, ctimeNs: now });
@@ -553,6 +555,22 @@ export class Batch extends FsReader {
       if (r.info !== undefined) throw new FsError('EEXIST', 'symlink', showPath(target), undefined, showPath(path));
       await this.newEntryParent(r, 'symlink', path);
       this.put(r.key, { ...this.newInfo('symlink', 0o777), target: t.slice(), size: BigInt(t.length) });
+      await this.touchDir(r.parentKey);
+    });
+  }
+
+  /**
+   * Creates a named pipe or a socket node (as mknod(2) / mkfifo(3)): an entry with a type and
+   * metadata and no data; what flows through it is the kernel's business, not the tree's.
+   */
+  mknod(path: PathLike, type: 'fifo' | 'socket', mode = 0o644): Promise<void> {
+    return this.serial(async () => {
+      if (type !== 'fifo' && type !== 'socket') throw new FsError('EINVAL', 'mknod', showPath(path), `cannot make a ${String(type)}`);
+      const m = checkMode(mode, 'mknod', path);
+      const r = await resolve(this.txn, path, 'mknod', false);
+      if (r.info !== undefined) throw new FsError('EEXIST', 'mknod', showPath(path));
+      await this.newEntryParent(r, 'mknod', path);
+      this.put(r.key, this.newInfo(type, m));
       await this.touchDir(r.parentKey);
     });
   }

@@ -158,6 +158,9 @@ export class Fs {
   symlink(root: Hash, target: PathLike, path: PathLike): Promise<Hash> {
     return this.change(root, (b) => b.symlink(target, path));
   }
+  mknod(root: Hash, path: PathLike, type: 'fifo' | 'socket', mode?: number): Promise<Hash> {
+    return this.change(root, (b) => b.mknod(path, type, mode));
+  }
   chmod(root: Hash, path: PathLike, mode: number): Promise<Hash> {
     return this.change(root, (b) => b.chmod(path, mode));
   }

@@ -2,10 +2,10 @@
 import { Encoder, decode } from 'cbor-x';
 import { compareBytes } from '@cafs/kv';
 
-export type FileType = 'file' | 'directory' | 'symlink';
+export type FileType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket';
 
-const TYPE_CODES: Record<FileType, number> = { directory: 0, file: 1, symlink: 2 };
-const TYPES: FileType[] = ['directory', 'file', 'symlink'];
+const TYPE_CODES: Record<FileType, number> = { directory: 0, file: 1, symlink: 2, fifo: 3, socket: 4 };
+const TYPES: FileType[] = ['directory', 'file', 'symlink', 'fifo', 'socket'];
 
 /** An extended attribute: name and value, both raw bytes. */
 export interface Xattr {
@@ -39,7 +39,7 @@ const big = (x: unknown): bigint => (typeof x === 'bigint' ? x : BigInt(x as num
 
 /**
  * CBOR array: [type, mode, uid, gid, mtimeNs, ctimeNs, size, allocated, target|null,
- * [[name, value], ...]] with type 0 directory, 1 file, 2 symlink.
+ * [[name, value], ...]] with type 0 directory, 1 file, 2 symlink, 3 fifo, 4 socket.
  */
 export function encodeInfo(info: Info): Uint8Array {
   const xattrs = info.xattrs.map((x) => [x.name, x.value]);

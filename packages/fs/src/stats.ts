@@ -1,6 +1,6 @@
 import type { FileType, Info } from './info.js';
 
-const S_IFMT: Record<FileType, number> = { file: 0o100000, directory: 0o040000, symlink: 0o120000 };
+const S_IFMT: Record<FileType, number> = { file: 0o100000, directory: 0o040000, symlink: 0o120000, fifo: 0o010000, socket: 0o140000 };
 
 /** What `stat` returns: node:fs's Stats, with sizes and times as bigints. */
 export class Stats {
@@ -49,5 +49,17 @@ export class Stats {
   }
   isSymbolicLink(): boolean {
     return this.type === 'symlink';
+  }
+  isFIFO(): boolean {
+    return this.type === 'fifo';
+  }
+  isSocket(): boolean {
+    return this.type === 'socket';
+  }
+  isBlockDevice(): boolean {
+    return false;
+  }
+  isCharacterDevice(): boolean {
+    return false;
   }
 }

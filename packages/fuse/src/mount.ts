@@ -741,6 +741,22 @@ export class CafsMount {
         cb0(cb, this.change(`mkdir ${path}`, (root) => this.createAs(root, path, owner, (b) => b.mkdir(path, { mode: mode & 0o7777 }))));
       },
 
+      mknod: (path: string, mode: number, _dev: number, cb: (err: number) => void) => {
+        const kind = mode & 0o170000;
+        // Named pipes and sockets are entries the kernel gives life to; regular files are empty
+        // files. Device nodes are refused: cafs stores no device numbers.
+        const type = kind === 0o010000 ? 'fifo' : kind === 0o140000 ? 'socket' : kind === 0o100000 || kind === 0 ? 'file' : undefined;
+        if (type === undefined) return cb(FuseNative.EPERM);
+        const owner = this.caller();
+        const perm = mode & 0o7777;
+        cb0(
+          cb,
+          this.change(`mknod ${path}`, (root) =>
+            this.createAs(root, path, owner, (b) => (type === 'file' ? b.writeFile(path, new Uint8Array(0), { mode: perm, flag: 'wx' }) : b.mknod(path, type, perm))),
+          ).then(() => this.emit('created', { path })),
+        );
+      },
+
       rmdir: (path: string, cb: (err: number) => void) => {
         cb0(cb, this.change(`rmdir ${path}`, (root) => fs.rmdir(root, path)));
       },

@@ -167,6 +167,26 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     await sm.unmount();
   });
 
+  it('mkfifo makes a working named pipe; a unix socket can be bound in the mount; device nodes are refused', async () => {
+    await ok(`cd '${mnt}' && mkfifo -m 640 pipe && test -p pipe && test "$(stat -c %a pipe)" = 640`);
+    // Data flows through the kernel, never through cafs.
+    const got = ok(`cat '${mnt}/pipe'`);
+    await ok(`echo through-the-pipe > '${mnt}/pipe'`);
+    expect((await got).trim()).toBe('through-the-pipe');
+    const st = await m.fs.lstat(await m.currentRoot(), '/pipe');
+    expect(st.isFIFO()).toBe(true);
+    const py = await sh('command -v python3');
+    if (py.code === 0) {
+      await ok(`python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]+'/sock'); s.close()" '${mnt}'`);
+      await ok(`test -S '${mnt}/sock'`);
+      expect((await m.fs.lstat(await m.currentRoot(), '/sock')).isSocket()).toBe(true);
+    }
+    const dev = await sh(`mknod '${mnt}/null2' c 1 3`);
+    expect(dev.code).not.toBe(0);
+    expect(dev.out).toContain('Operation not permitted');
+    await ok(`rm -f '${mnt}/pipe' '${mnt}/sock'`);
+  });
+
   it('sparse: truncate -s 1T, then du shows nearly nothing', async () => {
     await ok(`cd '${mnt}' && truncate -s 1T sparse`);
     expect((await ok(`stat -c %s '${mnt}/sparse'`)).trim()).toBe(String(2 ** 40));

@@ -70,10 +70,10 @@ abstract class TypedEntry {
     return false;
   }
   isFIFO(): boolean {
-    return false;
+    return this.type === 'fifo';
   }
   isSocket(): boolean {
-    return false;
+    return this.type === 'socket';
   }
 }
 

@@ -1,6 +1,7 @@
 // drive.watch(): change events between consecutive roots, from repo.fs.diff. Each watcher keeps
 // its own list of root transitions and works out their diffs only as its consumer pulls, so a
 // slow consumer never holds the drive up.
+import type { FileType } from '@cafs/fs';
 import type { Hash } from '@cafs/kv';
 import type { Drive } from './drive.js';
 
@@ -20,7 +21,7 @@ export interface DriveChangeEvent {
   root: Hash;
   /** The root before it. */
   prev: Hash;
-  type: 'file' | 'directory' | 'symlink';
+  type: FileType;
 }
 
 export class DriveWatcher implements AsyncIterableIterator<DriveChangeEvent> {
