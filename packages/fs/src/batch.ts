@@ -1,6 +1,7 @@
 // Every filesystem operation, applied to a transaction over one root. A Batch gathers many of
 // them and `flush` gives the one new root; `Fs` runs each call as a batch of one.
 import { compareBytes, type Hash, type Tree } from '@cafs/kv';
+import { FileReader } from './data/file-reader.js';
 import { rewrite, readRange, writeNew, extentsFrom, extentBytes, type BlobCache } from './data/file-data.js';
 import { FsError } from './errors.js';
 import { decodeInfo, encodeInfo, sortXattrs, type FileType, type Info } from './info.js';
@@ -105,6 +106,13 @@ export class FsReader {
     const r = await resolve(this.kv, path, syscall, follow);
     if (r.info === undefined) throw new FsError('ENOENT', syscall, showPath(path));
     return r as Resolved & { info: Info };
+  }
+
+  /** Opens a file for many reads (symlinks followed): see FileReader. */
+  async openFile(path: PathLike): Promise<FileReader> {
+    const r = await this.existing(path, 'open', true);
+    if (r.info.type === 'directory') throw new FsError('EISDIR', 'open', showPath(path));
+    return new FileReader(this.kv, this.ctx.blobs, r.key, r.info.size);
   }
 
   // Not async themselves: the caller then awaits statOf's own promise, and a rejection (ENOENT,

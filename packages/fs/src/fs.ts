@@ -7,6 +7,7 @@ import { ROOT_KEY } from './keys.js';
 import { TreeReader } from './kv-view.js';
 import type { PathLike } from './path.js';
 import type { Stats } from './stats.js';
+import type { FileReader } from './data/file-reader.js';
 
 export interface FsOptions extends TreeOptions {
   /** Bytes of recently read file blobs kept (default 64 MiB). */
@@ -103,6 +104,10 @@ export class Fs {
   }
   dirEntries(root: Hash, path: PathLike): AsyncGenerator<DirEntry> {
     return this.reader(root).dirEntries(path);
+  }
+  /** A file of `root` opened for many reads (`readInto`): the path is resolved once. */
+  openFile(root: Hash, path: PathLike): Promise<FileReader> {
+    return this.reader(root).openFile(path);
   }
   readFile(root: Hash, path: PathLike): Promise<Uint8Array> {
     return this.reader(root).readFile(path);

@@ -7,5 +7,6 @@ export { encodeInfo, decodeInfo, type Info, type FileType, type Xattr } from './
 export { encodeExtent, decodeExtent, INLINE_MAX, type Extent } from './extent.js';
 export { infoKey, extentKey, prefixEnd } from './keys.js';
 export { BLOCK_SIZE } from './data/extent-writer.js';
+export { FileReader } from './data/file-reader.js';
 export type { FsChange, FsDiffOptions, ByteRange } from './diff.js';
 export { setChunkHasher, getChunkHasher, type ChunkHasher, type SlabJob, type SlabDigests } from './data/chunk-hasher.js';
