@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir as fsMkdir } from 'node:fs/promises';
 import { resolve as resolvePath, basename } from 'node:path';
-import { Fs, FsError, type Batch, type Stats } from '@cafs/fs';
+import { Fs, FsError, type Batch, type FileReader, type Stats } from '@cafs/fs';
 import { bytesToHex, type Hash } from '@cafs/kv';
 import type { Repo } from '@cafs/repo';
 import { installExitHook, installSignalHandlers, live } from './lifecycle.js';
@@ -82,6 +82,8 @@ interface Handle {
   /** The root and checkout epoch when opened: after a checkout, reads keep this root. */
   root: Hash;
   epoch: number;
+  /** The file as last read through this handle (reopened when the root changes). */
+  reader?: { root: Hash; path: string; file: FileReader } | undefined;
 }
 
 /** A file unlinked (or replaced by rename) while open: libfuse renamed it to a hidden name. */
@@ -143,6 +145,8 @@ export class CafsMount {
   private head: Hash | undefined;
   private fuse: FuseServer | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Operations queued or running in `queue`. */
+  private busy = 0;
   private pending: Pending | undefined;
   private handles = new Map<number, Handle>();
   private nextFd = 1;
@@ -302,9 +306,18 @@ export class CafsMount {
   // Internals.
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
+    this.busy++;
     const r = this.queue.then(op, op);
-    this.queue = r.catch(() => undefined);
+    this.queue = r.then(
+      () => void this.busy--,
+      () => void this.busy--,
+    );
     return r;
+  }
+
+  /** Nothing queued or running and no gathered writes: a read may go straight to the tree. */
+  private get idle(): boolean {
+    return this.busy === 0 && this.pending === undefined;
   }
 
   private remember(root: Hash): void {
@@ -401,6 +414,16 @@ export class CafsMount {
     }
   }
 
+  /** Reads through the handle's opened file, opening it again when the root moved on. */
+  private async readFile(h: Handle | undefined, root: Hash, path: string, into: Uint8Array, pos: number): Promise<number> {
+    let r = h?.reader;
+    if (r === undefined || r.root !== root || r.path !== path) {
+      r = { root, path, file: await this.fs.openFile(root, path) };
+      if (h !== undefined) h.reader = r;
+    }
+    return r.file.readInto(into, pos);
+  }
+
   /** Remembers that the kernel's cache of `path` matches the tree as of now. */
   private markCacheable(path: string): void {
     if (this.cacheable.size >= CACHEABLE_PATHS) this.cacheable.clear();
@@ -423,7 +446,7 @@ export class CafsMount {
    * from that batch (the kernel asks between create and write), anything else settles first.
    */
   private statOf(path: string): Promise<Stats> {
-    if (this.readOnly) {
+    if (this.readOnly || this.idle) {
       const w = this.where(path);
       return this.fs.lstat(w.root, w.path);
     }
@@ -441,7 +464,7 @@ export class CafsMount {
 
   /** Runs a read against the current state (after gathered writes). */
   private read<T>(op: () => Promise<T>): Promise<T> {
-    if (this.readOnly) return op();
+    if (this.readOnly || this.idle) return op();
     return this.serial(async () => {
       await this.settle();
       return op();
@@ -604,26 +627,21 @@ export class CafsMount {
 
       read: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
         const h = this.handles.get(fd);
-        if (h !== undefined && h.epoch !== this.epoch && !h.writable) {
-          // Opened before a checkout: keeps reading the tree it opened.
-          fs.read(h.root, path, { offset: pos, length: len }).then(
-            (bytes) => {
-              buf.set(bytes.subarray(0, len));
-              cb(Math.min(bytes.length, len));
-            },
+        // Straight into libfuse's buffer (valid until we answer).
+        const into = buf.subarray(0, len);
+        const answer = (p: Promise<number>): void => {
+          p.then(
+            (n) => cb(n),
             (err) => cb(toErrno(err)),
           );
-          return;
-        }
-        this.read(async () => {
-          const w = this.where(path);
-          return fs.read(w.root, w.path, { offset: pos, length: len });
-        }).then(
-          (bytes) => {
-            buf.set(bytes.subarray(0, len));
-            cb(Math.min(bytes.length, len));
-          },
-          (err) => cb(toErrno(err)),
+        };
+        // Opened before a checkout: keeps reading the tree it opened.
+        if (h !== undefined && h.epoch !== this.epoch && !h.writable) return answer(this.readFile(h, h.root, path, into, pos));
+        answer(
+          this.read(() => {
+            const w = this.where(path);
+            return this.readFile(h, w.root, w.path, into, pos);
+          }),
         );
       },
 
