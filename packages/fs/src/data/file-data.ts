@@ -3,7 +3,10 @@ import type { BlobStore } from '@cafs/kv';
 import { decodeExtent, encodeExtent, extentLength, type Extent } from '../extent.js';
 import { extentEnd, extentKey, extentRange } from '../keys.js';
 import type { KvReader, Txn } from '../kv-view.js';
-import { BLOCK_SIZE, ExtentWriter } from './extent-writer.js';
+import { sha256, type HashedBlob } from '@cafs/kv';
+import { INLINE_MAX } from '../extent.js';
+import { CDC_MIN_SIZE } from './cdc.js';
+import { BLOCK_SIZE, ExtentWriter, isZero } from './extent-writer.js';
 
 const BLOCK = BigInt(BLOCK_SIZE);
 
@@ -90,6 +93,10 @@ export async function rewrite(
   newSize: bigint,
   patch: { offset: bigint; bytes: Uint8Array } | undefined,
 ): Promise<RewriteResult> {
+  // The everyday small file: the whole content written into an empty file.
+  if (patch !== undefined && oldSize === 0n && patch.offset === 0n && newSize === BigInt(patch.bytes.length) && patch.bytes.length < CDC_MIN_SIZE) {
+    return { allocatedDelta: await writeSmall(txn, blobs, info, patch.bytes) };
+  }
   const writeStart = patch ? patch.offset : oldSize < newSize ? oldSize : newSize;
   const writeEnd = patch ? patch.offset + BigInt(patch.bytes.length) : oldSize > newSize ? oldSize : newSize;
   const block0 = writeStart - (writeStart % BLOCK);
@@ -204,6 +211,41 @@ export async function rewrite(
 const MAX_SLABS_IN_FLIGHT = 8;
 
 /** Writes the whole content of a file that has no extents yet, from a stream of pieces. */
+/**
+ * The extents of a whole content shorter than CDC_MIN_SIZE, as ExtentWriter would cut them: each
+ * run of non-zero 4 KiB blocks is a segment too short for a cut, so it is one chunk (inline up to
+ * INLINE_MAX); zero blocks are holes. Returns the bytes stored.
+ */
+async function writeSmall(txn: Txn, blobs: BlobCache, info: Uint8Array, bytes: Uint8Array): Promise<bigint> {
+  const fresh: HashedBlob[] = [];
+  let stored = 0;
+  let at = 0;
+  while (at < bytes.length) {
+    let end = Math.min(at + BLOCK_SIZE, bytes.length);
+    if (isZero(bytes, at, end)) {
+      at = end;
+      continue;
+    }
+    while (end < bytes.length) {
+      const next = Math.min(end + BLOCK_SIZE, bytes.length);
+      if (isZero(bytes, end, next)) break;
+      end = next;
+    }
+    // A copy: callers may reuse their buffers, and stores keep what they are given.
+    const chunk = bytes.slice(at, end);
+    if (chunk.length <= INLINE_MAX) txn.put(extentKey(info, BigInt(end)), encodeExtent({ inline: chunk }));
+    else {
+      const hash = sha256(chunk);
+      fresh.push({ hash, bytes: chunk });
+      txn.put(extentKey(info, BigInt(end)), encodeExtent({ ref: hash, offset: 0, length: chunk.length }));
+    }
+    stored += chunk.length;
+    at = end;
+  }
+  if (fresh.length > 0) await blobs.store.putHashed(fresh);
+  return BigInt(stored);
+}
+
 export async function writeNew(
   txn: Txn,
   blobs: BlobCache,
