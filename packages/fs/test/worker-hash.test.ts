@@ -87,6 +87,34 @@ describe('chunk hashing on a worker thread', () => {
     );
   });
 
+  it('a write of two slabs or more into a file hashes on the worker from its first byte: same roots', async () => {
+    const base = content(3 * MiB, 11, 2);
+    for (const [at, n] of [
+      [0, 16 * MiB],
+      [1234567, 17 * MiB + 4097],
+      [3 * MiB, 20 * MiB],
+    ] as const) {
+      const patch = content(n, at + n, 3);
+      const whole = new Uint8Array(Math.max(base.length, at + n));
+      whole.set(base);
+      whole.set(patch, at);
+      let sent = 0;
+      const spy: ChunkHasher = {
+        hashSlab: (job) => {
+          for (let i = 1; i < job.spans.length; i += 2) sent += job.spans[i]!;
+          return worker.hashSlab(job);
+        },
+        allocateSlab: (size) => worker.allocateSlab(size),
+      };
+      const start = await writeRoot(undefined, base);
+      const viaWorker = await withHasher(spy, () => start.fs.write(start.root, '/f', at, patch));
+      const sync = await writeRoot(undefined, whole);
+      expect(hex(viaWorker)).toBe(hex(sync.root));
+      // The bytes went to the worker from the first slab on (not only past the first 8 MiB).
+      expect(sent).toBeGreaterThan(n - MiB);
+    }
+  });
+
   it('uses the worker for large writes (slabs go out and come back)', async () => {
     const data = content(24 * MiB, 7, 0);
     const seen: number[] = [];

@@ -10,6 +10,7 @@ import type { Repo } from '@cafs/repo';
 import { installExitHook, installSignalHandlers, live } from './lifecycle.js';
 import { FuseNative, guard, mtimeNs, toErrno, type Caller, type FuseServer, type Timespec } from './native.js';
 import { clearStaleMount, run } from './stale.js';
+import { SlabPool, WriteRun } from './write-run.js';
 
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
@@ -96,22 +97,14 @@ interface Pending {
   path: string;
   fd: number;
   batch: Batch;
-  /** Sequential writes not yet handed to the batch (see GATHER_BYTES). */
+  /** Sequential writes not yet handed to the batch (see write-run.ts). */
   run: WriteRun | undefined;
+  /** The run being written into the batch while the next one gathers (at most one). */
+  writing: Promise<void> | undefined;
+  /** Why a run could not be written: reported by the next write, fsync or close. */
+  error: unknown;
 }
 
-/** Consecutive bytes written from `at` on, kept in the pieces the kernel sent. */
-interface WriteRun {
-  at: number;
-  parts: Uint8Array[];
-  bytes: number;
-}
-
-/**
- * Sequential writes are handed to the fs in runs of up to this many bytes: the fs re-chunks the
- * tail of a file on every write, so 8 MiB at a time instead of 128 KiB saves most of that work.
- */
-const GATHER_BYTES = 8 << 20;
 /** Paths whose kernel page cache is known to match the tree (bounded; cleared when full). */
 const CACHEABLE_PATHS = 100_000;
 
@@ -141,6 +134,7 @@ export class CafsMount {
    */
   private cacheable = new Map<string, number>();
   private rootsSinceGc = 0;
+  private readonly slabs = new SlabPool();
   private current!: Hash;
   private head: Hash | undefined;
   private fuse: FuseServer | undefined;
@@ -389,29 +383,38 @@ export class CafsMount {
     this.emit('written', { path: p.path, root: this.current });
   }
 
-  /** Hands the gathered run of writes to the batch. */
+  /** Hands the gathered run of writes to the batch and waits until everything gathered is in it. */
   private async drain(p: Pending): Promise<void> {
+    this.startWriting(p);
+    await p.writing;
+    if (p.error !== undefined) this.failed(p);
+  }
+
+  /** Starts writing the gathered run into the batch (after the run before it); does not wait. */
+  private startWriting(p: Pending): void {
     const run = p.run;
     if (run === undefined) return;
     p.run = undefined;
-    let bytes: Uint8Array;
-    if (run.parts.length === 1) bytes = run.parts[0]!;
-    else {
-      bytes = new Uint8Array(run.bytes);
-      let o = 0;
-      for (const part of run.parts) {
-        bytes.set(part, o);
-        o += part.length;
+    const before = p.writing;
+    const writing = (async () => {
+      await before;
+      try {
+        if (p.error === undefined) await p.batch.write(p.path, run.at, run.view());
+      } finally {
+        run.release();
       }
-    }
-    try {
-      await p.batch.write(p.path, run.at, bytes);
-    } catch (err) {
-      // A failed write leaves the batch unusable: drop it with what it gathered.
-      if (this.pending === p) this.pending = undefined;
-      this.epoch++;
-      throw err;
-    }
+    })();
+    p.writing = writing.catch((err: unknown) => {
+      p.error ??= err;
+    });
+  }
+
+  /** A run could not be written: the batch is unusable; drop it with what it gathered. */
+  private failed(p: Pending): never {
+    if (this.pending === p) this.pending = undefined;
+    // The kernel's page cache may hold what never reached a root.
+    this.epoch++;
+    throw p.error;
   }
 
   /** Reads through the handle's opened file, opening it again when the root moved on. */
@@ -611,7 +614,7 @@ export class CafsMount {
             if (err instanceof FsError && err.code === 'EEXIST') return;
             throw err;
           }
-          this.pending = { path, fd, batch, run: undefined };
+          this.pending = { path, fd, batch, run: undefined, writing: undefined, error: undefined };
           this.markCacheable(path);
         }).then(() => {
           this.handles.set(fd, { append: false, writable: true, root: this.current, epoch: this.epoch });
@@ -647,34 +650,36 @@ export class CafsMount {
 
       write: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
         if (this.readOnly) return cb(FuseNative.EROFS);
-        // fuse-native hands a view of libfuse's buffer, valid only until we answer: copy it.
-        const bytes = new Uint8Array(len);
-        bytes.set(buf.subarray(0, len));
+        // A view of libfuse's buffer, valid until we answer: copied (into the run) before that.
+        const data = buf.subarray(0, len);
         const h = this.handles.get(fd);
         const d = this.detached.get(path);
         let p: Promise<unknown>;
         if (d !== undefined) {
           p = this.serial(async () => {
             const at = h?.append ? (await fs.stat(d.root, d.path)).size : pos;
-            d.root = await fs.write(d.root, d.path, at, bytes);
+            d.root = await fs.write(d.root, d.path, at, data);
           });
         } else {
           p = this.serial(async () => {
             if (this.pending !== undefined && (this.pending.path !== path || this.pending.fd !== fd)) await this.settle();
-            const pending = (this.pending ??= { path, fd, batch: fs.batch(this.current), run: undefined });
+            const pending = (this.pending ??= { path, fd, batch: fs.batch(this.current), run: undefined, writing: undefined, error: undefined });
             let at = pos;
             if (h?.append) {
               await this.drain(pending);
               at = Number((await pending.batch.stat(path)).size);
             }
+            if (pending.error !== undefined) this.failed(pending);
             const run = pending.run;
-            if (run !== undefined && at === run.at + run.bytes && run.bytes + len <= GATHER_BYTES) {
-              run.parts.push(bytes);
-              run.bytes += len;
-              return;
+            if (run !== undefined && run.extends(at, len)) return run.append(data);
+            if (run !== undefined && at !== run.end) await this.drain(pending);
+            else {
+              // At most one run in flight: wait for it before starting this one.
+              await pending.writing;
+              if (pending.error !== undefined) this.failed(pending);
+              this.startWriting(pending);
             }
-            await this.drain(pending);
-            pending.run = { at, parts: [bytes], bytes: len };
+            pending.run = new WriteRun(at, data, this.slabs);
           });
         }
         p.then(

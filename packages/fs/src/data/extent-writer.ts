@@ -39,6 +39,11 @@ export interface ExtentWriterOptions {
   isOldCut?: ((offset: bigint) => boolean) | undefined;
   /** Who hashes the chunks of large writes (default: the installed one, see chunk-hasher.ts; null: this thread). */
   hasher?: ChunkHasher | null | undefined;
+  /**
+   * Bytes the caller is about to push, when known: from two slabs' worth on, chunks go into
+   * slabs (and to the hasher) from the first byte instead of after the first slab.
+   */
+  expect?: number | undefined;
 }
 
 export function isZero(bytes: Uint8Array, start: number, end: number): boolean {
@@ -64,6 +69,7 @@ export function isZero(bytes: Uint8Array, start: number, end: number): boolean {
 export class ExtentWriter {
   readonly extents: NewExtent[] = [];
   readonly blobs: NewBlob[] = [];
+  private readonly largeFromStart: boolean;
   /** Bytes in the extents written. */
   stored = 0n;
   /** Where the rewrite fell back in step with the old extents (undefined: it never did). */
@@ -94,6 +100,7 @@ export class ExtentWriter {
     this.forceData = options.start % BLOCK !== 0n;
     this.resyncFrom = options.resyncFrom;
     this.isOldCut = options.isOldCut;
+    this.largeFromStart = (options.expect ?? 0) >= 2 * SLAB_SIZE;
   }
 
   get stopped(): boolean {
@@ -304,7 +311,7 @@ export class ExtentWriter {
     // A copy: callers may reuse their buffers, and stores keep what they are given. Chunks of
     // large writes are carved from large slabs: fresh allocations per chunk cost more than the
     // copy itself. Small files get exact allocations.
-    const big = length > INLINE_MAX && length <= SLAB_SIZE / 4 && this.stored >= SLAB_SIZE;
+    const big = length > INLINE_MAX && length <= SLAB_SIZE / 4 && (this.largeFromStart || this.stored >= SLAB_SIZE);
     this.stored += BigInt(length);
     let bytes: Uint8Array;
     if (big) {

@@ -112,7 +112,7 @@ export async function rewrite(
 
   const oldCuts = new Set<bigint>();
   const removed: StoredExtent[] = [];
-  const writer = new ExtentWriter({ start, resyncFrom: writeEnd, isOldCut: (o) => oldCuts.has(o) });
+  const writer = new ExtentWriter({ start, resyncFrom: writeEnd, isOldCut: (o) => oldCuts.has(o), expect: patch?.bytes.length });
 
   // The new content from `start`: old bytes before the patch, the patch, old bytes after it
   // (holes as zeros), then zeros up to newSize.
