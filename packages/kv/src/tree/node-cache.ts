@@ -4,14 +4,17 @@ import type { TreeNode } from './node.js';
  * A byte-bounded cache of decoded nodes with CLOCK (second chance) eviction. A hit only sets
  * the node's reference bit, where an LRU list would relink entries: the tree reads a handful
  * of cached nodes per operation, so the cost of a hit matters more than the exact order of
- * eviction. The Map's insertion order is the clock: eviction walks it from the oldest entry,
- * moving referenced ones to the back with their bit cleared and dropping the rest.
+ * eviction. The Map's insertion order is the clock face and a live iterator over it the hand:
+ * eviction goes on from where it stopped, clearing the bits of referenced entries and dropping
+ * the others.
  */
 export class NodeCache {
   private readonly map = new Map<string, TreeNode>();
   private readonly maxSize: number;
   private readonly sizeOf: (node: TreeNode) => number;
   private size = 0;
+  /** The clock hand: where the last eviction stopped. */
+  private hand: IterableIterator<[string, TreeNode]> | undefined;
 
   constructor(maxSize: number, sizeOf: (node: TreeNode) => number) {
     this.maxSize = maxSize;
@@ -52,13 +55,23 @@ export class NodeCache {
   }
 
   private evict(): void {
-    for (const [id, node] of this.map) {
-      if (this.size <= this.maxSize) return;
-      this.map.delete(id);
-      if (node.cacheRef) {
-        node.cacheRef = false;
-        this.map.set(id, node);
-      } else {
+    // The hand persists between evictions and referenced entries stay where they are (their bit
+    // cleared): moving them to the back would leave a tombstone per move at the front of the
+    // Map, and every later walk from the oldest entry would cross them all (quadratic).
+    let laps = 0;
+    while (this.size > this.maxSize) {
+      this.hand ??= this.map.entries();
+      const next = this.hand.next();
+      if (next.done) {
+        this.hand = undefined;
+        // Two full laps clear every bit, so a third always finds victims.
+        if (++laps > 2 || this.map.size === 0) return;
+        continue;
+      }
+      const [id, node] = next.value;
+      if (node.cacheRef) node.cacheRef = false;
+      else {
+        this.map.delete(id);
         this.size -= this.sizeOf(node);
       }
     }
