@@ -345,6 +345,13 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     expect(await mountedAt(dir)).toBe(false);
   });
 
+  it('programs started by the serving process do not inherit /dev/fuse (one would keep a dead server\'s mount hanging)', async () => {
+    const own = await readdir('/proc/self/fd');
+    const mine = await Promise.all(own.map((fd) => import('node:fs/promises').then((f) => f.readlink(`/proc/self/fd/${fd}`).catch(() => ''))));
+    expect(mine).toContain('/dev/fuse');
+    expect(await ok('ls -l /proc/self/fd/')).not.toContain('/dev/fuse');
+  });
+
   it('unmount applies everything and leaves no mount', async () => {
     await writeFile(join(tmp, 'outside'), 'x');
     await m.unmount();
