@@ -11,7 +11,7 @@ import { Chunker } from './chunker.js';
 import type { HalfOpenRange } from './entry.js';
 import { LevelBuilder } from './level-builder.js';
 import { LevelWalker } from './level-walker.js';
-import { EMPTY_NODE, type TreeNode } from './node.js';
+import { EMPTY_NODE, patchValue, type TreeNode } from './node.js';
 import type { NodeStore } from './node-store.js';
 
 /** A put (value given) or delete (value undefined); a level's edits are sorted with unique keys. */
@@ -102,6 +102,28 @@ async function applyLevel(
   return { removed, added };
 }
 
+/**
+ * The fast path for one put whose key the level holds already, with a value of the same length
+ * (above the leaves: a child's new hash under an unchanged max key, which is what one put
+ * makes of every level above the leaf). Keys and payload stay the same, so the node keeps its
+ * bounds and is patched in place of re-cut. Undefined when the edit is not of that kind.
+ */
+async function patchLevel(nodes: NodeStore, root: TreeNode, level: number, edit: LevelEdit): Promise<LevelChange | undefined> {
+  const value = edit.value;
+  if (value === undefined) return undefined;
+  const walker = new LevelWalker(nodes, root, level);
+  await walker.seek(edit.key);
+  const node = await walker.load();
+  const i = node.lowerBound(edit.key);
+  if (i >= node.count || node.compareKeyAt(i, edit.key) !== 0) return undefined;
+  const o = node.offsets;
+  if (o[4 * i + 3]! - o[4 * i + 2]! !== value.length) return undefined;
+  // An unchanged value gives back the node itself, as a re-cut would (the level above then
+  // sees no edit).
+  const same = equalBytes(node.value(i), value);
+  return { removed: [{ key: node.maxKey()!, hash: node.hash }], added: [same ? node : patchValue(node, i, value)] };
+}
+
 /** The edits a level's change makes to the level above. */
 function parentEdits(change: LevelChange): LevelEdit[] {
   const { removed, added } = change;
@@ -145,7 +167,9 @@ export async function mutateTree(
   for (let level = 0; ; level++) {
     signal?.throwIfAborted();
     if (levelEdits.length === 0 && levelRange === undefined) return rootHash;
-    const change = await applyLevel(nodes, root, level, levelEdits, levelRange);
+    const change =
+      (levelRange === undefined && levelEdits.length === 1 ? await patchLevel(nodes, root, level, levelEdits[0]!) : undefined) ??
+      (await applyLevel(nodes, root, level, levelEdits, levelRange));
     created.push(...change.added);
     if (level === root.level) {
       if (change.added.length <= 1) {

@@ -271,6 +271,28 @@ export function encodeNode(level: number, e: EntryBuffer): TreeNode {
   return new TreeNode(hash, id, out, level, offsets);
 }
 
+/**
+ * The node with entry i's value replaced by `value` of the same length: the same keys and the
+ * same payload, so the boundary rule cuts it at the same places, and the same layout. The
+ * bytes are copied and patched, the offsets table copied as it is, no re-encoding.
+ */
+export function patchValue(node: TreeNode, i: number, value: Uint8Array): TreeNode {
+  const size = node.bytes.length;
+  const n = node.count;
+  const offsetsAt = (size + 3) & ~3;
+  const hashAt = offsetsAt + 16 * n;
+  const { buffer, at } = allocate(hashAt + HASH_BYTES);
+  const out = new Uint8Array(buffer, at, size);
+  out.set(node.bytes);
+  out.set(value, node.offsets[4 * i + 2]!);
+  const offsets = new Uint32Array(buffer, at + offsetsAt, 4 * n);
+  offsets.set(node.offsets);
+  const id = sha256Hex(out);
+  const hash = new Uint8Array(buffer, at + hashAt, HASH_BYTES);
+  hexInto(id, hash, 0);
+  return new TreeNode(hash, id, out, node.level, offsets);
+}
+
 /** Encodes a node from plain arrays of keys and values. */
 export function buildNode(level: number, keys: readonly Uint8Array[], values: readonly Uint8Array[]): TreeNode {
   const e = new EntryBuffer();
