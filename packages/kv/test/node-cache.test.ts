@@ -16,8 +16,11 @@ describe('NodeCache (CLOCK eviction)', () => {
           const cache = new NodeCache(max, sizeOf);
           for (const op of ops) {
             const node = nodes[op.i]!;
-            if (op.set) cache.set(node.id, node);
-            else {
+            if (op.set) {
+              cache.set(node.id, node);
+              // A node is never the victim of its own insertion (when it fits at all).
+              if (sizeOf(node) <= max) expect(cache.get(node.id)).toBe(node);
+            } else {
               const got = cache.get(node.id);
               if (got !== undefined) expect(got).toBe(node);
             }

@@ -15,6 +15,8 @@ export class NodeCache {
   private size = 0;
   /** The clock hand: where the last eviction stopped. */
   private hand: IterableIterator<[string, TreeNode]> | undefined;
+  /** Laps the hand has completed. */
+  private lap = 0;
 
   constructor(maxSize: number, sizeOf: (node: TreeNode) => number) {
     this.maxSize = maxSize;
@@ -40,10 +42,14 @@ export class NodeCache {
     const size = this.sizeOf(node);
     // Like lru-cache: an item larger than the whole cache is not kept.
     if (size > this.maxSize) return;
+    // Appended at the end of the clock face, which may be just ahead of the hand: a new entry is
+    // spared for the rest of the lap it arrived in (else a hand near the end evicts each new
+    // node at once, and a walk over cold nodes fetches every node it passes again and again).
     node.cacheRef = false;
+    node.cacheLap = this.lap;
     this.map.set(id, node);
     this.size += size;
-    if (this.size > this.maxSize) this.evict();
+    if (this.size > this.maxSize) this.evict(node);
   }
 
   get count(): number {
@@ -54,23 +60,30 @@ export class NodeCache {
     return this.size;
   }
 
-  private evict(): void {
+  /** Evicts down to the bound; never `keep` (the node being inserted). */
+  private evict(keep: TreeNode): void {
     // The hand persists between evictions and referenced entries stay where they are (their bit
     // cleared): moving them to the back would leave a tombstone per move at the front of the
     // Map, and every later walk from the oldest entry would cross them all (quadratic).
     let laps = 0;
+    // Entries whose bit this call cleared are not victims of the same call before a second wrap:
+    // a hot node read between two insertions must outlive a cache-wide sweep.
+    let cleared: Set<TreeNode> | undefined;
     while (this.size > this.maxSize) {
       this.hand ??= this.map.entries();
       const next = this.hand.next();
       if (next.done) {
         this.hand = undefined;
-        // Two full laps clear every bit, so a third always finds victims.
-        if (++laps > 2 || this.map.size === 0) return;
+        this.lap++;
+        // Three wraps: the bits are clear and the new entries' lap is over, so victims exist.
+        if (++laps > 3 || this.map.size === 0) return;
         continue;
       }
       const [id, node] = next.value;
-      if (node.cacheRef) node.cacheRef = false;
-      else {
+      if (node.cacheRef) {
+        node.cacheRef = false;
+        (cleared ??= new Set()).add(node);
+      } else if (node !== keep && node.cacheLap !== this.lap && (laps >= 2 || cleared === undefined || !cleared.has(node))) {
         this.map.delete(id);
         this.size -= this.sizeOf(node);
       }

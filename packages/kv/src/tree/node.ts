@@ -22,6 +22,8 @@ export class TreeNode {
   private childIds: (string | undefined)[] | undefined;
   /** @internal The node cache's reference bit (CLOCK eviction). */
   cacheRef = false;
+  /** NodeCache: the lap of its clock hand in which this node was inserted. */
+  cacheLap = 0;
 
   constructor(hash: Hash, id: string, bytes: Uint8Array, level: number, offsets: Uint32Array) {
     this.hash = hash;
