@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir as fsMkdir } from 'node:fs/promises';
 import { resolve as resolvePath, basename } from 'node:path';
 import { Fs, FsError, type Batch, type FileReader, type Stats } from '@cafs/fs';
-import { bytesToHex, type Hash } from '@cafs/kv';
+import { bytesToHex, equalBytes, type Hash } from '@cafs/kv';
 import type { Repo } from '@cafs/repo';
 import { installExitHook, installSignalHandlers, live } from './lifecycle.js';
 import { FuseNative, guard, mtimeNs, toErrno, type Caller, type FuseServer, type Timespec } from './native.js';
@@ -323,7 +323,7 @@ export class CafsMount {
 
   /** Makes `root` the mount's root: on a branch, compare-and-swap the head first. */
   private async advance(root: Hash, what: string): Promise<void> {
-    if (root === this.current || bytesToHex(root) === bytesToHex(this.current)) return;
+    if (root === this.current || equalBytes(root, this.current)) return;
     if (this.repo !== undefined && this.branch !== undefined) {
       try {
         this.head = await this.repo.commit(this.branch, root, what, { expect: this.head });
