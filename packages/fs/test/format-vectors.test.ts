@@ -43,6 +43,9 @@ describe('docs/format.md filesystem vectors', () => {
       xattrs: [{ name: text('user.a'), value: Uint8Array.of(1) }],
     });
     expect(doc).toContain('`' + bytesToHex(info) + '`');
+    const fifo = encodeInfo({ type: 'fifo', mode: 0o600, uid: 0, gid: 0, mtimeNs: 1_700_000_000_000_000_000n, ctimeNs: 1_700_000_000_000_000_000n, size: 0n, allocated: 0n, target: undefined, xattrs: [] });
+    expect(bytesToHex(fifo)).toBe('8a0319018000001b17979cfe362a00001b17979cfe362a00000000f680');
+    expect(doc).toContain('`' + bytesToHex(fifo) + '`');
     expect(bytesToHex(encodeExtent({ inline: text('hello world') }))).toBe('4b68656c6c6f20776f726c64');
     expect(doc).toContain('`4b68656c6c6f20776f726c64`');
   });
