@@ -13,7 +13,7 @@ import * as nfs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { UsageError, fmt, gc, loadAverage, median, progress } from './table.js';
+import { UsageError, fmt, gc, loadAverage, median, progress, BusyMeter } from './table.js';
 
 type Cid = Awaited<ReturnType<UnixFS['addBytes']>>;
 
@@ -1026,18 +1026,8 @@ export async function runFs(args: readonly string[]): Promise<void> {
       `tmpfs = node:fs/promises in ${tmp}${onTmpfs ? '' : ' (NOT tmpfs: /dev/shm unavailable)'}; helia = @helia/unixfs on blockstore-core MemoryBlockstore`,
   );
   const ctx: Ctx = { cfg, tmp, rows: [], notes: [] };
-  const busy: string[] = [];
-  let worstBusy = 0;
-  const section = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const m = mark();
-    const out = await fn();
-    const share = othersShareSince(m);
-    if (share !== undefined) {
-      busy.push(`${name} ${(100 * share).toFixed(0)}%`);
-      worstBusy = Math.max(worstBusy, share);
-    }
-    return out;
-  };
+  const meter = new BusyMeter(mark, othersShareSince);
+  const section = <T>(name: string, fn: () => Promise<T>): Promise<T> => meter.section(name, fn);
   try {
     // The 10k-file trees live only for the parts that use them: a larger live heap makes every
     // later major GC dearer, and cafs writes (allocation-heavy) feel that more than the peers.
@@ -1066,12 +1056,11 @@ export async function runFs(args: readonly string[]): Promise<void> {
     return i < 0 ? order.length : i;
   };
   const rows = ctx.rows.map((r, i) => ({ r, i })).sort((x, y) => rank(x.r) - rank(y.r) || x.i - y.i).map((x) => x.r);
-  if (busy.length > 0) ctx.notes.push(`CPU share other processes took during each part (of ${os.cpus().length} cores): ${busy.join(', ')}`);
+  const busyNote = meter.note();
+  if (busyNote !== undefined) ctx.notes.push(busyNote);
 
   console.log('');
-  if (worstBusy > 0.1) {
-    console.log(`WARNING: other processes took up to ${(100 * worstBusy).toFixed(0)}% of the CPU during this run (see the last note); the figures are skewed.`);
-  }
+  meter.warn();
   console.log(formatFsTable(rows));
   console.log('');
   console.log('Medians of interleaved rounds after a warm-up round. ratio: cafs time / memfs time (above 1: cafs slower), or as labelled.');

@@ -3,8 +3,7 @@
 import * as kvModule from '@cafs/kv';
 import { MemoryBlobStore, Tree, compareBytes, equalBytes, type Edit, type Hash } from '@cafs/kv';
 import { MemoryLevel } from 'memory-level';
-import os from 'node:os';
-import { UsageError, cpuMark, fmt, formatTable, gc, interleaved, loadAverage, median, othersShare, progress, timeMs, type Row } from './table.js';
+import { UsageError, fmt, formatTable, gc, interleaved, loadAverage, median, progress, timeMs, type Row, BusyMeter } from './table.js';
 
 const KEY_BYTES = 32;
 const VALUE_BYTES = 64;
@@ -500,19 +499,8 @@ export async function runKv(args: readonly string[]): Promise<void> {
 
   progress(`generating ${fmt.int(N)} sorted random entries`);
   const data = new DataSet(N, rng);
-  // How much CPU other processes took during each measurement: a busy machine skews every figure.
-  const busy: string[] = [];
-  let worstBusy = 0;
-  const section = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const mark = cpuMark();
-    const out = await fn();
-    const share = othersShare(mark);
-    if (share !== undefined) {
-      busy.push(`${name} ${(100 * share).toFixed(0)}%`);
-      worstBusy = Math.max(worstBusy, share);
-    }
-    return out;
-  };
+  const meter = new BusyMeter();
+  const section = <T>(name: string, fn: () => Promise<T>): Promise<T> => meter.section(name, fn);
   const ctx = await section('bulk', () => bulkLoad(cfg, rng, data, rows, notes));
   await section('get', () => gets(ctx));
   await section('iterate', () => iterate(ctx));
@@ -523,15 +511,14 @@ export async function runKv(args: readonly string[]): Promise<void> {
   await section('put', () => puts(ctx));
   await section('mutate', () => mutates(ctx));
   notes.push(`JS heap in use before the put/mutate rows: ${heapMb.toFixed(0)} MiB (data views, peer database, tree store and cache)`);
-  if (busy.length > 0) notes.push(`CPU share other processes took during each part (of ${os.cpus().length} cores): ${busy.join(', ')}`);
+  const busyNote = meter.note();
+  if (busyNote !== undefined) notes.push(busyNote);
 
   await ctx.db.close();
   await ctx.tree.store.close();
 
   console.log('');
-  if (worstBusy > 0.1) {
-    console.log(`WARNING: other processes took up to ${(100 * worstBusy).toFixed(0)}% of the CPU during this run (see the last note); the figures are skewed.`);
-  }
+  meter.warn();
   console.log(formatTable(rows));
   console.log('');
   console.log('ratio = cafs time / peer time (above 1: cafs slower). Medians of interleaved rounds after a warm-up round;');

@@ -1,12 +1,11 @@
 // The repo suite: commit rate on a branch, and garbage collection of a store of about a million
 // kv entries, full against incremental after a few changes. Also prints the merge figures of
 // repo-merge.ts when that file is there.
-import os from 'node:os';
 import { MemoryBlobStore, type BlobStore, type Hash } from '@cafs/kv';
 // gc is not exported by @cafs/repo's index yet: its built module, by path (the same file the
 // package resolves to, so GcGuard and Repo are the very classes the package uses).
 import { LevelNameStore, Repo, gc as collect, guardStore, type GcReport } from '@cafs/repo';
-import { UsageError, cpuMark, fmt, formatTable, gc, loadAverage, median, othersShare, progress, timeMs, type Row } from './table.js';
+import { UsageError, fmt, formatTable, gc, loadAverage, median, progress, timeMs, type Row, BusyMeter } from './table.js';
 
 export interface RepoBenchConfig {
   /** Files in the big tree (two kv entries each: info and one inline extent). */
@@ -82,18 +81,8 @@ export async function runRepo(args: readonly string[]): Promise<void> {
   const started = performance.now();
   const rows: Row[] = [];
   const notes: string[] = [];
-  const busy: string[] = [];
-  let worstBusy = 0;
-  const section = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const mark = cpuMark();
-    const out = await fn();
-    const share = othersShare(mark);
-    if (share !== undefined) {
-      busy.push(`${name} ${(100 * share).toFixed(0)}%`);
-      worstBusy = Math.max(worstBusy, share);
-    }
-    return out;
-  };
+  const meter = new BusyMeter();
+  const section = <T>(name: string, fn: () => Promise<T>): Promise<T> => meter.section(name, fn);
   console.log(
     `repo suite: Repo over MemoryBlobStore through a GcGuard; commit rate; gc of a ${fmt.int(cfg.files)}-file tree ` +
       `(~${fmt.int(cfg.files * 2)} kv entries) after ${cfg.changes} one-file commits, keepLast 1, grace 0`,
@@ -219,12 +208,11 @@ export async function runRepo(args: readonly string[]): Promise<void> {
   await repo.close();
 
   console.log('');
-  if (worstBusy > 0.1) {
-    console.log(`WARNING: other processes took up to ${(100 * worstBusy).toFixed(0)}% of the CPU during this run (see the last note); the figures are skewed.`);
-  }
+  meter.warn();
   console.log(formatTable(rows));
   console.log('');
-  if (busy.length > 0) notes.push(`CPU share other processes took during each part (of ${os.cpus().length} cores): ${busy.join(', ')}`);
+  const busyNote = meter.note();
+  if (busyNote !== undefined) notes.push(busyNote);
   for (const n of notes) console.log(`- ${n}`);
 
   if (cfg.merge) {

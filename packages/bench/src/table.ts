@@ -89,6 +89,43 @@ export function othersShare(from: CpuMark | undefined): number | undefined {
   return capacity > 0 ? Math.min(1, Math.max(0, others / capacity)) : undefined;
 }
 
+/**
+ * How much CPU other processes took during each measured part of a suite: a busy machine skews
+ * every figure, so a suite notes the share per part and warns when it passed 10%.
+ */
+export class BusyMeter<M = CpuMark | undefined> {
+  private readonly parts: string[] = [];
+  private worst = 0;
+
+  constructor(
+    private readonly mark: () => M = cpuMark as unknown as () => M,
+    private readonly share: (from: M) => number | undefined = othersShare as unknown as (from: M) => number | undefined,
+  ) {}
+
+  async section<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const m = this.mark();
+    const out = await fn();
+    const s = this.share(m);
+    if (s !== undefined) {
+      this.parts.push(`${name} ${(100 * s).toFixed(0)}%`);
+      this.worst = Math.max(this.worst, s);
+    }
+    return out;
+  }
+
+  /** The note listing each part's share, if any was measured. */
+  note(): string | undefined {
+    return this.parts.length > 0 ? `CPU share other processes took during each part (of ${os.cpus().length} cores): ${this.parts.join(', ')}` : undefined;
+  }
+
+  /** Prints a warning when other processes took more than 10% during some part. */
+  warn(): void {
+    if (this.worst > 0.1) {
+      console.log(`WARNING: other processes took up to ${(100 * this.worst).toFixed(0)}% of the CPU during this run (see the last note); the figures are skewed.`);
+    }
+  }
+}
+
 export function progress(msg: string): void {
   process.stderr.write(`  ${msg}\n`);
 }
