@@ -2,8 +2,34 @@ import type { FileType, Info } from './info.js';
 
 const S_IFMT: Record<FileType, number> = { file: 0o100000, directory: 0o040000, symlink: 0o120000, fifo: 0o010000, socket: 0o140000 };
 
+/** The type tests of node:fs's Stats and Dirent, from a `type` (shared by every stats-like class). */
+export abstract class FileTypeTests {
+  abstract readonly type: FileType;
+  isFile(): boolean {
+    return this.type === 'file';
+  }
+  isDirectory(): boolean {
+    return this.type === 'directory';
+  }
+  isSymbolicLink(): boolean {
+    return this.type === 'symlink';
+  }
+  isFIFO(): boolean {
+    return this.type === 'fifo';
+  }
+  isSocket(): boolean {
+    return this.type === 'socket';
+  }
+  isBlockDevice(): boolean {
+    return false;
+  }
+  isCharacterDevice(): boolean {
+    return false;
+  }
+}
+
 /** What `stat` returns: node:fs's Stats, with sizes and times as bigints. */
-export class Stats {
+export class Stats extends FileTypeTests {
   readonly type: FileType;
   /** File type and permission bits, as st_mode. */
   readonly mode: number;
@@ -18,6 +44,7 @@ export class Stats {
   readonly ctimeNs: bigint;
 
   constructor(info: Info) {
+    super();
     this.type = info.type;
     this.mode = S_IFMT[info.type] | (info.mode & 0o7777);
     this.uid = info.uid;
@@ -40,26 +67,5 @@ export class Stats {
   }
   get ctime(): Date {
     return new Date(this.ctimeMs);
-  }
-  isFile(): boolean {
-    return this.type === 'file';
-  }
-  isDirectory(): boolean {
-    return this.type === 'directory';
-  }
-  isSymbolicLink(): boolean {
-    return this.type === 'symlink';
-  }
-  isFIFO(): boolean {
-    return this.type === 'fifo';
-  }
-  isSocket(): boolean {
-    return this.type === 'socket';
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
   }
 }

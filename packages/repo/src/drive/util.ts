@@ -1,6 +1,6 @@
 // Small helpers shared by the Drive's files: errors, paths, Node-shaped stats and dirents.
 import { fileURLToPath } from 'node:url';
-import { FsError, type FsErrorCode, type Stats, type DirEntry } from '@cafs/fs';
+import { FileTypeTests, FsError, type FsErrorCode, type Stats, type DirEntry } from '@cafs/fs';
 
 /** Codes the Drive raises beyond @cafs/fs's own (still as FsErrors, shaped like Node's). */
 export type DriveErrorCode = FsErrorCode | 'EBADF' | 'EROFS' | 'ENOSYS';
@@ -51,34 +51,8 @@ export const DRIVE_DEV = 0xcaf5;
 
 const nsToMs = (ns: bigint): number => Number(ns / 1000n) / 1000;
 
-/** The type tests node:fs Stats and Dirent share. */
-abstract class TypedEntry {
-  abstract readonly type: Stats['type'];
-  isFile(): boolean {
-    return this.type === 'file';
-  }
-  isDirectory(): boolean {
-    return this.type === 'directory';
-  }
-  isSymbolicLink(): boolean {
-    return this.type === 'symlink';
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
-  }
-  isFIFO(): boolean {
-    return this.type === 'fifo';
-  }
-  isSocket(): boolean {
-    return this.type === 'socket';
-  }
-}
-
 /** node:fs Stats: number fields; atime is mtime (reads never change a root), birthtime is ctime. */
-export class DriveStats extends TypedEntry {
+export class DriveStats extends FileTypeTests {
   dev: number;
   ino: number;
   mode: number;
@@ -125,7 +99,7 @@ export class DriveStats extends TypedEntry {
 }
 
 /** node:fs BigIntStats: bigint fields, plus the *Ns times. */
-export class DriveBigIntStats extends TypedEntry {
+export class DriveBigIntStats extends FileTypeTests {
   dev: bigint;
   ino: bigint;
   mode: bigint;
@@ -179,7 +153,7 @@ export class DriveBigIntStats extends TypedEntry {
 }
 
 /** node:fs Dirent. */
-export class DriveDirent extends TypedEntry {
+export class DriveDirent extends FileTypeTests {
   readonly name: string | Buffer;
   readonly parentPath: string;
   /** Deprecated alias of parentPath, as Node 20 still has it. */
