@@ -5,8 +5,10 @@ import { EMPTY_ROOT } from '../src/tree/tree.js';
 import { ModelMap, newTree, prng, randomKey } from './helpers.js';
 
 // Single puts take a fast path when they overwrite a value with one of the same length, at
-// the leaf and at every level above (a child's new hash under the same max key). Check it
-// against a rebuild on trees of several levels, mixed with puts and deletes that re-cut.
+// the leaf and at every level above (a child's new hash under the same max key); and single
+// puts and deletes that leave the leaf one node with the same largest key skip the general
+// mutate (src/tree/single-edit.ts). Check both against a rebuild on trees of several levels,
+// mixed with puts and deletes that split, merge or move a leaf's bound.
 describe('single-put fast path (patched nodes)', () => {
   it('gives the root a rebuild gives, after every put and delete', async () => {
     await fc.assert(
@@ -55,5 +57,63 @@ describe('single-put fast path (patched nodes)', () => {
       ),
       { numRuns: 25 },
     );
+  });
+
+  it('new keys and deletes, one at a time, give the root a rebuild gives (splits and merges included)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 0, max: 8000 }),
+        fc.array(fc.record({ del: fc.boolean(), pick: fc.nat(), last: fc.boolean() }), { minLength: 1, maxLength: 40 }),
+        async (seed, n, ops) => {
+          const next = prng(seed);
+          const tree = newTree();
+          const model = new ModelMap();
+          for (let i = 0; i < n; i++) model.put(randomKey(next, 16), randomKey(next, 24));
+          let root = await tree.build(model.sorted());
+          for (const op of ops) {
+            const live = model.sorted();
+            if (op.del && live.length > 0) {
+              // Now and then the largest key of the tree or of a leaf: bounds move.
+              const { key } = live[op.last ? live.length - 1 : op.pick % live.length]!;
+              root = await tree.delete(root, key);
+              model.delete(key);
+            } else {
+              const key = op.last ? new Uint8Array(17).fill(0xff) : randomKey(next, 16);
+              const value = randomKey(next, 24);
+              root = await tree.put(root, key, value);
+              model.put(key, value);
+            }
+            const want = model.size === 0 ? EMPTY_ROOT : await newTree().build(model.sorted());
+            expect(bytesToHex(root)).toBe(bytesToHex(want));
+          }
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  it('a new key inside a leaf of a cached tree writes one node per level', async () => {
+    const next = prng(7);
+    const tree = newTree();
+    const model = new ModelMap();
+    for (let i = 0; i < 20_000; i++) model.put(randomKey(next, 16), randomKey(next, 24));
+    let root = await tree.build(model.sorted());
+    let depth = 0;
+    const first = model.sorted()[0]!.key;
+    for (let node = await tree.nodes.root(root); ; node = await tree.nodes.child(node, node.childIndexFor(first))) {
+      depth++;
+      if (node.level === 0) break;
+    }
+    expect(depth).toBeGreaterThanOrEqual(3);
+    let single = 0;
+    for (let i = 0; i < 200; i++) {
+      const key = randomKey(next, 16);
+      const before = tree.stats.writes;
+      root = await tree.put(root, key, randomKey(next, 24));
+      if (tree.stats.writes - before === depth) single++;
+    }
+    // Most new keys split nothing (a boundary key is a ~1 in 40 chance).
+    expect(single).toBeGreaterThan(150);
   });
 });

@@ -13,6 +13,7 @@ import { LevelBuilder } from './level-builder.js';
 import { LevelWalker } from './level-walker.js';
 import { EMPTY_NODE, patchValue, type TreeNode } from './node.js';
 import type { NodeStore } from './node-store.js';
+import { applySingleEdit } from './single-edit.js';
 
 /** A put (value given) or delete (value undefined); a level's edits are sorted with unique keys. */
 export interface LevelEdit {
@@ -159,6 +160,16 @@ export async function mutateTree(
   range?: HalfOpenRange,
   signal?: AbortSignal,
 ): Promise<Hash> {
+  if (edits.length === 1 && range === undefined) {
+    signal?.throwIfAborted();
+    const fast = applySingleEdit(nodes, rootHash, edits[0]!.key, edits[0]!.value);
+    if (fast !== undefined) {
+      if (fast.created.length === 0) return rootHash;
+      for (const node of fast.created) nodes.remember(node);
+      await nodes.write(fast.created);
+      return fast.root.hash;
+    }
+  }
   const root = await nodes.root(rootHash);
   const created: TreeNode[] = [];
   let levelEdits = edits;

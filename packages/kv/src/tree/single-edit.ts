@@ -1,0 +1,85 @@
+// The fast path of a single put or delete.
+//
+// Most single edits change one leaf without moving any boundary: the leaf re-cut gives back one
+// node that ends at the same key, and every level above only swaps the hash of one child (a
+// value of the same length under the same key). When every node on the path is cached, that
+// is done here synchronously, without the level-by-level machinery of mutate.ts. Anything else
+// (a split, a merge, a new largest key, an uncached node) is left to mutateTree, which gives
+// the same tree: this path only takes edits whose outcome it can see is the same.
+import { equalBytes } from '../bytes.js';
+import type { Hash } from '../hash.js';
+import { Chunker } from './chunker.js';
+import { patchValue, type TreeNode } from './node.js';
+import type { NodeStore } from './node-store.js';
+
+export interface SingleEditResult {
+  root: TreeNode;
+  /** The nodes made, leaf first; empty when the edit changed nothing. */
+  created: TreeNode[];
+}
+
+/**
+ * Applies one put (value given) or delete (value undefined) if the fast path can; undefined
+ * when the caller must take the general path.
+ */
+export function applySingleEdit(
+  nodes: NodeStore,
+  rootHash: Hash,
+  key: Uint8Array,
+  value: Uint8Array | undefined,
+): SingleEditResult | undefined {
+  const root = nodes.cachedRoot(rootHash);
+  if (root === undefined || root.count === 0) return undefined;
+  const path: TreeNode[] = [];
+  const indices: number[] = [];
+  let last = true;
+  let node = root;
+  while (node.level > 0) {
+    const i = node.childIndexFor(key);
+    path.push(node);
+    indices.push(i);
+    if (i !== node.count - 1) last = false;
+    const child = nodes.cachedChild(node, i);
+    if (child === undefined) return undefined;
+    node = child;
+  }
+  const leaf = rewriteLeaf(node, key, value, last);
+  if (leaf === undefined) return undefined;
+  if (leaf === node) return { root, created: [] };
+  const created = [leaf];
+  let child = leaf;
+  for (let d = path.length - 1; d >= 0; d--) {
+    child = patchValue(path[d]!, indices[d]!, child.hash);
+    created.push(child);
+  }
+  return { root: child, created };
+}
+
+/**
+ * The leaf with the edit applied, if it stays one node with the same largest key; the leaf
+ * itself when the edit changes nothing; undefined otherwise.
+ */
+function rewriteLeaf(leaf: TreeNode, key: Uint8Array, value: Uint8Array | undefined, lastOfLevel: boolean): TreeNode | undefined {
+  const i = leaf.lowerBound(key);
+  // Beyond the leaf's largest key (only in the level's last leaf): the largest key changes.
+  if (i >= leaf.count) return undefined;
+  const exists = leaf.compareKeyAt(i, key) === 0;
+  if (value === undefined) {
+    if (!exists) return leaf;
+    // Deleting the largest key changes the bound the parent holds; deleting the only one empties it.
+    if (i === leaf.count - 1) return undefined;
+  } else if (exists) {
+    const old = leaf.value(i);
+    if (old.length === value.length) return equalBytes(old, value) ? leaf : patchValue(leaf, i, value);
+  }
+  const out: TreeNode[] = [];
+  const chunker = new Chunker(0, (n) => out.push(n));
+  chunker.addRun(leaf, 0, i);
+  if (value !== undefined) chunker.add(key, value);
+  chunker.addRun(leaf, exists ? i + 1 : i, leaf.count);
+  // A leaf that is not the level's last must end on a cut, as the old one did, for the leaves
+  // after it to stand as they are.
+  if (lastOfLevel) chunker.finish();
+  else if (!chunker.fresh) return undefined;
+  return out.length === 1 ? out[0] : undefined;
+}
