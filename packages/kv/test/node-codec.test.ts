@@ -31,7 +31,7 @@ describe('node codec', () => {
         const node = buildNode(level, keys, values);
         const reference = cbor.encode([level, keys.map((k) => Buffer.from(k)), values.map((v) => Buffer.from(v))]);
         expect(bytesToHex(node.bytes)).toBe(bytesToHex(reference));
-        const back = decodeNode(node.hash, node.id, node.bytes);
+        const back = decodeNode(node.hash, node.bytes);
         expect(back.level).toBe(level);
         expect(back.count).toBe(keys.length);
         for (let i = 0; i < keys.length; i++) {
@@ -48,7 +48,7 @@ describe('node codec', () => {
 
   it('rejects non-canonical and malformed encodings', () => {
     const h = new Uint8Array(32);
-    const bad = (hexBytes: string) => () => decodeNode(h, 'x', Uint8Array.from(Buffer.from(hexBytes, 'hex')));
+    const bad = (hexBytes: string) => () => decodeNode(h, Uint8Array.from(Buffer.from(hexBytes, 'hex')));
     const err = expect.objectContaining({ code: 'ERR_CORRUPT_NODE' });
     expect(bad('830080')).toThrow(err); // truncated
     expect(bad('8300808000')).toThrow(err); // trailing byte
@@ -60,7 +60,7 @@ describe('node codec', () => {
     expect(bad('8300824162416182416141')).toThrow(err); // keys out of order
     expect(bad('830181416181416a')).toThrow(err); // inner node value not a hash
     expect(bad('83018080')).toThrow(err); // empty inner node
-    expect(decodeNode(h, 'x', Uint8Array.from([0x83, 0x00, 0x80, 0x80])).count).toBe(0);
+    expect(decodeNode(h, Uint8Array.from([0x83, 0x00, 0x80, 0x80])).count).toBe(0);
   });
 });
 

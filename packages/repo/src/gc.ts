@@ -184,7 +184,7 @@ async function retain(repo: Repo, options: GcOptions): Promise<Retention> {
     const c = tryDecodeCommit(bytes);
     if (c !== undefined) return addCommit(hash, c, '');
     try {
-      decodeNode(hash, bytesToHex(hash), bytes);
+      decodeNode(hash, bytes);
       addRoot(hash, '');
     } catch {
       r.kept.set(bytesToHex(hash), { hash, root: undefined });
@@ -356,13 +356,12 @@ async function treeHasNode(tree: Tree, root: Hash, x: TreeNode): Promise<boolean
 
 /** The node with this hash, or undefined when the blob is absent or not a tree node. */
 async function loadNode(tree: Tree, hash: Hash): Promise<TreeNode | undefined> {
-  const id = bytesToHex(hash);
-  const hit = tree.nodes.cached(id);
+  const hit = tree.nodes.cachedHash(hash);
   if (hit !== undefined) return hit;
   const bytes = await tryGet(tree.store, hash);
   if (bytes === undefined) return undefined;
   try {
-    const node = decodeNode(hash, id, bytes);
+    const node = decodeNode(hash, bytes);
     tree.nodes.remember(node);
     return node;
   } catch {

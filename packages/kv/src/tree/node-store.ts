@@ -1,6 +1,6 @@
-import { bytesToHex } from '../bytes.js';
+import { hexInto } from '../bytes.js';
 import { BlobNotFoundError, CorruptNodeError, KvError } from '../errors.js';
-import type { Hash } from '../hash.js';
+import { HASH_BYTES, type Hash } from '../hash.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { EMPTY_NODE, TreeNode, decodeNode } from './node.js';
 import { NodeCache } from './node-cache.js';
@@ -28,8 +28,6 @@ export class NodeStore {
   readonly blobs: BlobStore;
   readonly stats: NodeStoreStats = { reads: 0, fetches: 0, writes: 0 };
   private readonly cache: NodeCache;
-  /** Hex ids of root hashes seen, by array identity (roots are passed again and again). */
-  private readonly rootIds = new WeakMap<Hash, string>();
 
   constructor(blobs: BlobStore, options: NodeStoreOptions = {}) {
     this.blobs = blobs;
@@ -40,31 +38,46 @@ export class NodeStore {
       Math.max(options.cacheBytes ?? DEFAULT_CACHE_BYTES, 1),
       (node) => (countBytes ? node.bytes.length : 0) + 16 * node.count + NODE_OVERHEAD,
     );
-    this.cache.set(EMPTY_NODE.id, EMPTY_NODE);
   }
 
-  /** The node if it is cached, without waiting. */
+  /** The node with this hex id if it is cached, without waiting. */
   cached(id: string): TreeNode | undefined {
-    if (id === EMPTY_NODE.id) return EMPTY_NODE;
-    return this.cache.get(id);
+    if (id.length !== 2 * HASH_BYTES) return undefined;
+    const hash = new Uint8Array(HASH_BYTES);
+    hexInto(id, hash, 0);
+    return this.lookup(hash, 0);
   }
 
-  async load(hash: Hash, id: string = bytesToHex(hash)): Promise<TreeNode> {
+  /** The node with this hash if it is cached, without waiting. */
+  cachedHash(hash: Hash): TreeNode | undefined {
+    return this.lookup(hash, 0);
+  }
+
+  /** The cached node whose hash is bytes[at, at + 32). The empty node is always known. */
+  private lookup(bytes: Uint8Array, at: number): TreeNode | undefined {
+    const hit = this.cache.get(bytes, at);
+    if (hit !== undefined) return hit;
+    const empty = EMPTY_NODE.hash;
+    for (let i = 0; i < empty.length; i++) if (bytes[at + i] !== empty[i]) return undefined;
+    return EMPTY_NODE;
+  }
+
+  async load(hash: Hash): Promise<TreeNode> {
     this.stats.reads++;
-    return this.cached(id) ?? this.fetch(hash, id);
+    return this.lookup(hash, 0) ?? this.fetch(hash);
   }
 
-  private async fetch(hash: Hash, id: string): Promise<TreeNode> {
+  private async fetch(hash: Hash): Promise<TreeNode> {
     this.stats.fetches++;
     const bytes = await this.blobs.get(hash);
-    const node = decodeNode(hash, id, bytes);
-    this.cache.set(id, node);
+    const node = decodeNode(hash, bytes);
+    this.cache.set(node);
     return node;
   }
 
   /** Child `i` of `parent` if it is cached (checked like `child`), without waiting. */
   cachedChild(parent: TreeNode, i: number): TreeNode | undefined {
-    const node = this.cache.get(parent.childId(i));
+    const node = this.lookup(parent.bytes, parent.offsets[4 * i + 2]!);
     if (node === undefined) return undefined;
     this.stats.reads++;
     checkPlacement(parent, i, node);
@@ -73,46 +86,35 @@ export class NodeStore {
 
   /** Loads child `i` of `parent` and checks it fits there (level and max key). */
   async child(parent: TreeNode, i: number): Promise<TreeNode> {
-    const id = parent.childId(i);
     this.stats.reads++;
-    const node = this.cached(id) ?? (await this.fetch(parent.value(i), id));
+    const node = this.lookup(parent.bytes, parent.offsets[4 * i + 2]!) ?? (await this.fetch(parent.value(i)));
     checkPlacement(parent, i, node);
     return node;
   }
 
-  /** The root node if cached, without waiting (callers keep passing the same root arrays). */
+  /** The root node if cached, without waiting. */
   cachedRoot(hash: Hash): TreeNode | undefined {
-    const node = this.cached(this.idOf(hash));
+    const node = this.lookup(hash, 0);
     if (node !== undefined) this.stats.reads++;
     return node;
   }
 
   /** Root nodes: the empty tree is known without a store. */
   async root(hash: Hash): Promise<TreeNode> {
-    const id = this.idOf(hash);
     this.stats.reads++;
-    const hit = this.cached(id);
+    const hit = this.lookup(hash, 0);
     if (hit !== undefined) return hit;
     try {
-      return await this.fetch(hash, id);
+      return await this.fetch(hash);
     } catch (err) {
       if (err instanceof BlobNotFoundError) throw new RootNotFoundError(err.hash);
       throw err;
     }
   }
 
-  private idOf(hash: Hash): string {
-    let id = this.rootIds.get(hash);
-    if (id === undefined) {
-      id = bytesToHex(hash);
-      this.rootIds.set(hash, id);
-    }
-    return id;
-  }
-
   /** Keeps nodes just built in the cache, so the writer's next reads find them. */
   remember(node: TreeNode): void {
-    this.cache.set(node.id, node);
+    if (node !== EMPTY_NODE) this.cache.set(node);
   }
 
   async write(nodes: readonly TreeNode[]): Promise<void> {

@@ -13,21 +13,18 @@ import { MAX_KEY_BYTES, MAX_LEVEL, MAX_VALUE_BYTES } from './format.js';
 
 export class TreeNode {
   readonly hash: Hash;
-  readonly id: string;
   readonly bytes: Uint8Array;
   readonly level: number;
   readonly count: number;
   /** keyStart, keyEnd, valueStart, valueEnd for each entry. */
   readonly offsets: Uint32Array;
-  private childIds: (string | undefined)[] | undefined;
   /** @internal The node cache's reference bit (CLOCK eviction). */
   cacheRef = false;
   /** NodeCache: the lap of its clock hand in which this node was inserted. */
   cacheLap = 0;
 
-  constructor(hash: Hash, id: string, bytes: Uint8Array, level: number, offsets: Uint32Array) {
+  constructor(hash: Hash, bytes: Uint8Array, level: number, offsets: Uint32Array) {
     this.hash = hash;
-    this.id = id;
     this.bytes = bytes;
     this.level = level;
     this.offsets = offsets;
@@ -73,15 +70,17 @@ export class TreeNode {
     return this.count === 0 ? undefined : this.key(this.count - 1);
   }
 
-  /** Hex id of child `i`, memoised (it is the cache key). */
+  /**
+   * The hash as lowercase hex, made on demand: nodes are cached and looked up by their hash
+   * bytes, and a string kept per node would cost more heap than the rest of its bookkeeping.
+   */
+  get id(): string {
+    return bytesToHex(this.hash);
+  }
+
+  /** Hex id of child `i` (an inner node's value is its child's hash). */
   childId(i: number): string {
-    this.childIds ??= new Array<string | undefined>(this.count);
-    let id = this.childIds[i];
-    if (id === undefined) {
-      id = bytesToHex(this.bytes, this.offsets[4 * i + 2]!, this.offsets[4 * i + 3]!);
-      this.childIds[i] = id;
-    }
-    return id;
+    return bytesToHex(this.bytes, this.offsets[4 * i + 2]!, this.offsets[4 * i + 3]!);
   }
 
   /** Payload bytes (keys plus values), what MAX_NODE_BYTES limits. */
@@ -267,10 +266,9 @@ export function encodeNode(level: number, e: EntryBuffer): TreeNode {
   pos = e.writeSection(out, pos, 0, offsets);
   pos = writeHeader(out, pos, MAJOR_ARRAY, n);
   e.writeSection(out, pos, 2, offsets);
-  const id = sha256Hex(out);
   const hash = new Uint8Array(buffer, at + hashAt, HASH_BYTES);
-  hexInto(id, hash, 0);
-  return new TreeNode(hash, id, out, level, offsets);
+  hexInto(sha256Hex(out), hash, 0);
+  return new TreeNode(hash, out, level, offsets);
 }
 
 /**
@@ -289,10 +287,9 @@ export function patchValue(node: TreeNode, i: number, value: Uint8Array): TreeNo
   out.set(value, node.offsets[4 * i + 2]!);
   const offsets = new Uint32Array(buffer, at + offsetsAt, 4 * n);
   offsets.set(node.offsets);
-  const id = sha256Hex(out);
   const hash = new Uint8Array(buffer, at + hashAt, HASH_BYTES);
-  hexInto(id, hash, 0);
-  return new TreeNode(hash, id, out, node.level, offsets);
+  hexInto(sha256Hex(out), hash, 0);
+  return new TreeNode(hash, out, node.level, offsets);
 }
 
 /** Encodes a node from plain arrays of keys and values. */
@@ -303,9 +300,9 @@ export function buildNode(level: number, keys: readonly Uint8Array[], values: re
 }
 
 /** Strictly parses a node blob: canonical CBOR of the node shape, sorted keys, sizes in limits. */
-export function decodeNode(hash: Hash, id: string, bytes: Uint8Array): TreeNode {
+export function decodeNode(hash: Hash, bytes: Uint8Array): TreeNode {
   const fail = (reason: string): never => {
-    throw new CorruptNodeError(id, reason);
+    throw new CorruptNodeError(bytesToHex(hash), reason);
   };
   let pos = 0;
   const header = (major: number, what: string): number => {
@@ -354,7 +351,7 @@ export function decodeNode(hash: Hash, id: string, bytes: Uint8Array): TreeNode 
   }
   if (pos !== bytes.length) fail('trailing bytes after the node');
   if (level > 0 && n === 0) fail('an inner node has no children');
-  return new TreeNode(hash, id, bytes, level, offsets);
+  return new TreeNode(hash, bytes, level, offsets);
 }
 
 /** The empty tree: one leaf with no entries. */
