@@ -351,7 +351,7 @@ async function treeHasNode(tree: Tree, root: Hash, x: TreeNode): Promise<boolean
     const i = node.childIndexFor(k);
     node = tree.nodes.cachedChild(node, i) ?? (await tree.nodes.child(node, i));
   }
-  return node.id === x.id;
+  return equalBytes(node.hash, x.hash);
 }
 
 /** The node with this hash, or undefined when the blob is absent or not a tree node. */
@@ -371,7 +371,6 @@ async function loadNode(tree: Tree, hash: Hash): Promise<TreeNode | undefined> {
 
 /** A subtree in a node-level diff: the root, or child `index` of `parent`. */
 interface SubtreeRef {
-  id: string;
   level: number;
   parent: TreeNode | undefined;
   index: number;
@@ -385,7 +384,7 @@ async function open(tree: Tree, s: SubtreeRef): Promise<TreeNode> {
 
 function pushChildren(stack: SubtreeRef[], node: TreeNode): void {
   for (let i = node.count - 1; i >= 0; i--) {
-    stack.push({ id: node.childId(i), level: node.level - 1, parent: node, index: i, hash: node.value(i) });
+    stack.push({ level: node.level - 1, parent: node, index: i, hash: node.value(i) });
   }
 }
 
@@ -403,7 +402,7 @@ export async function nodeDiff(tree: Tree, a: Hash, b: Hash, out: (side: 'left' 
   if (equalBytes(a, b)) return;
   const rootRef = async (h: Hash): Promise<SubtreeRef> => {
     const n = await tree.nodes.root(h);
-    return { id: n.id, level: n.level, parent: undefined, index: 0, hash: h };
+    return { level: n.level, parent: undefined, index: 0, hash: h };
   };
   const A: SubtreeRef[] = [await rootRef(a)];
   const B: SubtreeRef[] = [await rootRef(b)];
@@ -412,7 +411,7 @@ export async function nodeDiff(tree: Tree, a: Hash, b: Hash, out: (side: 'left' 
     if ((++steps & 1023) === 0) signal?.throwIfAborted();
     const x = A[A.length - 1];
     const y = B[B.length - 1];
-    if (x !== undefined && y !== undefined && x.id === y.id) {
+    if (x !== undefined && y !== undefined && equalBytes(x.hash, y.hash)) {
       A.pop();
       B.pop();
       continue;
@@ -654,11 +653,12 @@ async function planIncremental(
   const inNow = new Map<string, boolean>(); // memo: node is in some retained root now
   const inBefore = new Map<string, boolean>();
   const nodeIn = async (memo: Map<string, boolean>, roots: Hash[], x: TreeNode): Promise<boolean> => {
-    let v = memo.get(x.id);
+    const id = x.id;
+    let v = memo.get(id);
     if (v === undefined) {
       v = false;
       for (const r of roots) if (await treeHasNode(tree, r, x)) { v = true; break; }
-      memo.set(x.id, v);
+      memo.set(id, v);
     }
     return v;
   };

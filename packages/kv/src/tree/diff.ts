@@ -4,7 +4,7 @@
 // boundaries depend only on content, the two streams realign soon after every change, and the
 // work grows with the size of the change rather than with the trees.
 import { compareBytes, equalBytes } from '../bytes.js';
-import type { Hash } from '../hash.js';
+import { HASH_BYTES, type Hash } from '../hash.js';
 import type { HalfOpenRange } from './entry.js';
 import type { TreeNode } from './node.js';
 import type { NodeStore } from './node-store.js';
@@ -26,7 +26,9 @@ export interface ChangedNode {
 
 interface SubtreeItem {
   entry: false;
-  id: string;
+  /** The subtree's hash is hashBytes[hashAt, hashAt + 32) (in its parent's bytes: no view made). */
+  hashBytes: Uint8Array;
+  hashAt: number;
   level: number;
   /** Keys lie in (lower, upper]; undefined bounds are open. */
   lower: Uint8Array | undefined;
@@ -70,7 +72,7 @@ function inRange(key: Uint8Array, range: HalfOpenRange | undefined): boolean {
 
 async function rootItem(nodes: NodeStore, hash: Hash): Promise<SubtreeItem> {
   const node = await nodes.root(hash);
-  return { entry: false, id: node.id, level: node.level, lower: undefined, upper: undefined, parent: undefined, index: 0, rootHash: hash };
+  return { entry: false, hashBytes: node.hash, hashAt: 0, level: node.level, lower: undefined, upper: undefined, parent: undefined, index: 0, rootHash: hash };
 }
 
 async function open(nodes: NodeStore, item: SubtreeItem): Promise<TreeNode> {
@@ -90,7 +92,8 @@ function push(stack: Item[], node: TreeNode, item: SubtreeItem, range: HalfOpenR
   for (let i = node.count - 1; i >= 0; i--) {
     const child: SubtreeItem = {
       entry: false,
-      id: node.childId(i),
+      hashBytes: node.bytes,
+      hashAt: node.offsets[4 * i + 2]!,
       level: node.level - 1,
       lower: i > 0 ? node.key(i - 1) : item.lower,
       upper: node.key(i),
@@ -102,6 +105,15 @@ function push(stack: Item[], node: TreeNode, item: SubtreeItem, range: HalfOpenR
   }
 }
 
+function sameHash(x: SubtreeItem, y: SubtreeItem): boolean {
+  const a = x.hashBytes;
+  const b = y.hashBytes;
+  const i = x.hashAt;
+  const j = y.hashAt;
+  for (let k = HASH_BYTES - 1; k >= 0; k--) if (a[i + k] !== b[j + k]) return false;
+  return true;
+}
+
 export async function* diffWalk(nodes: NodeStore, left: Hash, right: Hash, options: DiffWalkOptions): AsyncGenerator<DiffEvent> {
   const { range } = options;
   const a: Item[] = [await rootItem(nodes, left)];
@@ -111,7 +123,7 @@ export async function* diffWalk(nodes: NodeStore, left: Hash, right: Hash, optio
     if ((++steps & 1023) === 0) options.signal?.throwIfAborted();
     const x = a[a.length - 1];
     const y = b[b.length - 1];
-    if (x !== undefined && y !== undefined && !x.entry && !y.entry && x.id === y.id) {
+    if (x !== undefined && y !== undefined && !x.entry && !y.entry && sameHash(x, y)) {
       a.pop();
       b.pop();
       continue;
