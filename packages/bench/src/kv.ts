@@ -1,9 +1,9 @@
 // The kv suite: the immutable B-tree of @cafs/kv against in-process peers (a JS Map and raw
-// memory-level) on one N-entry data set, default Tree options over a MemoryBlobStore.
+// memory-level, in a worker thread with its own heap) on one N-entry data set, default Tree options over a MemoryBlobStore.
 import * as kvModule from '@cafs/kv';
 import { MemoryBlobStore, Tree, compareBytes, equalBytes, type Edit, type Hash } from '@cafs/kv';
-import { MemoryLevel } from 'memory-level';
-import { UsageError, fmt, formatTable, gc, interleaved, loadAverage, median, progress, timeMs, type Row, BusyMeter } from './table.js';
+import { LevelPeer, pack } from './kv-level-peer.js';
+import { UsageError, fmt, formatTable, gc, interleaved, loadAverage, median, progress, timeMs, type Row, BusyMeter, type SelfTimed } from './table.js';
 
 const KEY_BYTES = 32;
 const VALUE_BYTES = 64;
@@ -20,6 +20,8 @@ export interface KvConfig {
   putsPerRound: number;
   levelPutsPerRound: number;
   seed: number;
+  /** Run memory-level in the main thread, sharing cafs's heap (default: a worker thread). */
+  peerInline: boolean;
 }
 
 export const DEFAULT_KV_CONFIG: KvConfig = {
@@ -28,6 +30,7 @@ export const DEFAULT_KV_CONFIG: KvConfig = {
   putsPerRound: 2_000,
   levelPutsPerRound: 20_000,
   seed: 0xcaf5,
+  peerInline: false,
 };
 
 // ---- deterministic data ----
@@ -152,10 +155,24 @@ function randomEdits(data: DataSet, rng: Prng, count: number): Edit[] {
   return edits;
 }
 
-type Level = MemoryLevel<Uint8Array, Uint8Array>;
+/** A batch of edits as the worker takes it: flat keys and values, a type byte each (1: put). */
+function packEdits(edits: readonly Edit[]): Parameters<LevelPeer['send']>[0] {
+  const types = new Uint8Array(edits.length);
+  const values = new Uint8Array(edits.length * VALUE_BYTES);
+  edits.forEach((e, i) => {
+    if (e.type === 'put') {
+      types[i] = 1;
+      values.set(e.value, i * VALUE_BYTES);
+    }
+  });
+  return { kind: 'batch', types, keys: pack(edits.map((e) => e.key), KEY_BYTES), keyBytes: KEY_BYTES, values, valueBytes: VALUE_BYTES };
+}
 
-function newLevel(): Level {
-  return new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view', storeEncoding: 'view' });
+/** Runs a peer command in the worker, checks how many entries it touched, and passes its time on. */
+async function peerRound(db: LevelPeer, cmd: Parameters<LevelPeer['send']>[0], expect: number, what: string): Promise<SelfTimed> {
+  const r = await db.send(cmd);
+  check(r.count === expect, what);
+  return { selfTimedMs: r.ms };
 }
 
 function check(cond: boolean, what: string): void {
@@ -174,8 +191,10 @@ export function parseKvArgs(args: readonly string[]): KvConfig {
       if (!Number.isInteger(v) || v < 1000) throw new UsageError(`kv: --entries wants an integer >= 1000, got ${m[1] ?? args[i]}`);
       config.entries = v;
       config.lookups = Math.min(DEFAULT_KV_CONFIG.lookups, v);
+    } else if (a === '--peer-inline') {
+      config.peerInline = true;
     } else {
-      throw new UsageError(`kv: unknown option ${a} (known: --entries N)`);
+      throw new UsageError(`kv: unknown option ${a} (known: --entries N, --peer-inline)`);
     }
   }
   return config;
@@ -189,7 +208,8 @@ interface Ctx {
   data: DataSet;
   tree: Tree;
   root: Hash;
-  db: Level;
+  /** The memory-level peer, in a worker thread of its own (see kv-level-worker.ts). */
+  db: LevelPeer;
   /** Nodes a bulk load of the data set writes. */
   buildWrites: number;
   rows: Row[];
@@ -202,7 +222,8 @@ async function bulkLoad(cfg: KvConfig, rng: Prng, data: DataSet, rows: Row[], no
   progress('bulk load: Tree.builder() vs memory-level batch');
   let tree!: Tree;
   let root!: Hash;
-  let db!: Level;
+  const db = new LevelPeer(cfg.peerInline);
+  await db.send({ kind: 'data', keys: data.keys, values: data.values, keyBytes: KEY_BYTES, valueBytes: VALUE_BYTES });
   let buildWrites = 0;
   const bulk = await interleaved(
     {
@@ -214,14 +235,7 @@ async function bulkLoad(cfg: KvConfig, rng: Prng, data: DataSet, rows: Row[], no
         tree = t;
         buildWrites = t.stats.writes;
       },
-      level: async () => {
-        const d = newLevel();
-        await d.open();
-        const ops = new Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>(N);
-        for (let i = 0; i < N; i++) ops[i] = { type: 'put', key: data.key(i), value: data.value(i) };
-        await d.batch(ops);
-        db = d;
-      },
+      level: () => peerRound(db, { kind: 'load' }, N, 'memory-level loads every entry'),
     },
     3,
     0,
@@ -257,7 +271,8 @@ async function gets(ctx: Ctx): Promise<void> {
   const lookupStrs = lookupIdx.map((i) => strings[i]!);
   const probe = lookupIdx[0]!;
   check(equalBytes((await tree.get(root, data.key(probe)))!, data.value(probe)), 'tree.get returns the value');
-  check(equalBytes((await db.get(data.key(probe)))!, data.value(probe)), 'memory-level get returns the value');
+  check(equalBytes((await db.send({ kind: 'probe', key: data.key(probe) })).value!, data.value(probe)), 'memory-level get returns the value');
+  const packedLookups = pack(lookupKeys, KEY_BYTES);
 
   const treeGets = async (t: Tree): Promise<void> => {
     let found = 0;
@@ -279,11 +294,7 @@ async function gets(ctx: Ctx): Promise<void> {
   const times = await interleaved(
     {
       tree: () => treeGets(tree),
-      level: async () => {
-        let found = 0;
-        for (let i = 0; i < L; i++) if ((await db.get(lookupKeys[i]!)) !== undefined) found++;
-        check(found === L, 'every looked-up key found in memory-level');
-      },
+      level: () => peerRound(db, { kind: 'get', keys: packedLookups, keyBytes: KEY_BYTES }, L, 'every looked-up key found in memory-level'),
       map: async () => {
         let found = 0;
         for (let i = 0; i < L; i++) if (map.get(lookupStrs[i]!) !== undefined) found++;
@@ -333,11 +344,7 @@ async function iterate(ctx: Ctx): Promise<void> {
         for (let e = await cur.next(); e !== undefined; e = await cur.next()) if (e.key.length === KEY_BYTES) c++;
         check(c === N, 'cursor yields every entry');
       },
-      level: async () => {
-        let c = 0;
-        for await (const [k] of db.iterator()) if (k.length === KEY_BYTES) c++;
-        check(c === N, 'memory-level iterator yields every entry');
-      },
+      level: () => peerRound(db, { kind: 'iterate' }, N, 'memory-level iterator yields every entry'),
     },
     3,
     1,
@@ -404,7 +411,7 @@ async function puts(ctx: Ctx): Promise<void> {
   const WARMUP = 1;
   const REPS = 7;
   const treeKeys = freshKeys(rng, (WARMUP + REPS) * cfg.putsPerRound);
-  const levelKeys = freshKeys(rng, (WARMUP + REPS) * cfg.levelPutsPerRound);
+  const levelKeys = rng.bytes((WARMUP + REPS) * cfg.levelPutsPerRound * KEY_BYTES);
   const value = rng.bytes(VALUE_BYTES);
   let chained = root;
   const w0 = tree.stats.writes;
@@ -414,9 +421,9 @@ async function puts(ctx: Ctx): Promise<void> {
         const base = round * cfg.putsPerRound;
         for (let j = 0; j < cfg.putsPerRound; j++) chained = await tree.put(chained, treeKeys[base + j]!, value);
       },
-      level: async (round) => {
-        const base = round * cfg.levelPutsPerRound;
-        for (let j = 0; j < cfg.levelPutsPerRound; j++) await db.put(levelKeys[base + j]!, value);
+      level: (round) => {
+        const keys = levelKeys.subarray(round * cfg.levelPutsPerRound * KEY_BYTES, (round + 1) * cfg.levelPutsPerRound * KEY_BYTES);
+        return peerRound(db, { kind: 'put', keys, keyBytes: KEY_BYTES, value }, cfg.levelPutsPerRound, 'memory-level takes every put');
       },
     },
     REPS,
@@ -446,23 +453,35 @@ async function mutates(ctx: Ctx): Promise<void> {
     [100_000, 3, 1000],
   ] as const) {
     progress(`mutate: ${fmt.int(size)} edits in one call vs memory-level batch`);
-    const sets = Array.from({ length: reps + 1 }, () => randomEdits(data, rng, size));
-    const w = tree.stats.writes;
+    // One edit set per round, made when the round's first contender asks for it (untimed: the
+    // contenders time themselves below) and dropped after the round: four sets of 100k edit
+    // objects held at once would be most of the heap every collection in the rounds marks.
+    let current: { round: number; edits: Edit[] } | undefined;
+    const setFor = (round: number): Edit[] => {
+      if (current?.round !== round) current = { round, edits: randomEdits(data, rng, size) };
+      return current.edits;
+    };
     const results: Hash[] = [];
+    let lastPut: Edit | undefined;
+    const w = tree.stats.writes;
     const times = await interleaved(
       {
-        tree: async (round) => {
-          results[round] = await tree.mutate(root, sets[round]!);
+        tree: async (round): Promise<SelfTimed> => {
+          const edits = setFor(round);
+          lastPut = edits.findLast((e) => e.type === 'put');
+          gc(); // the edits were just made: start from a collected heap, as the peer does
+          const selfTimedMs = await timeMs(async () => {
+            results[round] = await tree.mutate(root, edits);
+          });
+          return { selfTimedMs };
         },
-        level: async (round) => {
-          await db.batch(sets[round]!);
-        },
+        level: (round) => peerRound(db, packEdits(setFor(round)), size, 'memory-level applies every edit'),
       },
       reps,
       1,
     );
-    const lastPut = sets[reps]!.findLast((e) => e.type === 'put')!;
-    check((await tree.get(results[reps]!, lastPut.key)) !== undefined, 'a mutated tree holds a put key');
+    current = undefined;
+    check(lastPut !== undefined && (await tree.get(results[reps]!, lastPut.key)) !== undefined, 'a mutated tree holds a put key');
     const t = median(times.tree!);
     const l = median(times.level!);
     ctx.rows.push({
@@ -510,7 +529,12 @@ export async function runKv(args: readonly string[]): Promise<void> {
   const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
   await section('put', () => puts(ctx));
   await section('mutate', () => mutates(ctx));
-  notes.push(`JS heap in use before the put/mutate rows: ${heapMb.toFixed(0)} MiB (data views, peer database, tree store and cache)`);
+  notes.push(`JS heap in use before the put/mutate rows: ${heapMb.toFixed(0)} MiB (data views, tree store and cache)`);
+  notes.push(
+    ctx.db.inline
+      ? 'memory-level runs in the main thread (--peer-inline): one heap, so each side\'s collections also mark the other\'s objects'
+      : 'memory-level runs in a worker thread, a V8 heap of its own (--peer-inline: in the main thread): neither side\'s GC marks the other\'s objects; each side times itself after a full GC',
+  );
   const busyNote = meter.note();
   if (busyNote !== undefined) notes.push(busyNote);
 

@@ -274,22 +274,18 @@ export function encodeNode(level: number, e: EntryBuffer): TreeNode {
 /**
  * The node with entry i's value replaced by `value` of the same length: the same keys and the
  * same payload, so the boundary rule cuts it at the same places, and the same layout. The
- * bytes are copied and patched, the offsets table copied as it is, no re-encoding.
+ * bytes are copied and patched; the offsets table is the old node's (equal, and never written
+ * after a node is made), which spares a put the fresh memory of one table per level.
  */
 export function patchValue(node: TreeNode, i: number, value: Uint8Array): TreeNode {
   const size = node.bytes.length;
-  const n = node.count;
-  const offsetsAt = (size + 3) & ~3;
-  const hashAt = offsetsAt + 16 * n;
-  const { buffer, at } = allocate(hashAt + HASH_BYTES);
+  const { buffer, at } = allocate(size + HASH_BYTES);
   const out = new Uint8Array(buffer, at, size);
   out.set(node.bytes);
   out.set(value, node.offsets[4 * i + 2]!);
-  const offsets = new Uint32Array(buffer, at + offsetsAt, 4 * n);
-  offsets.set(node.offsets);
-  const hash = new Uint8Array(buffer, at + hashAt, HASH_BYTES);
+  const hash = new Uint8Array(buffer, at + size, HASH_BYTES);
   hexInto(sha256Hex(out), hash, 0);
-  return new TreeNode(hash, out, node.level, offsets);
+  return new TreeNode(hash, out, node.level, node.offsets);
 }
 
 /** Encodes a node from plain arrays of keys and values. */
@@ -324,7 +320,8 @@ export function decodeNode(hash: Hash, bytes: Uint8Array): TreeNode {
   if (level > MAX_LEVEL) fail(`level ${level} is too deep`);
   const n = header(MAJOR_ARRAY, 'keys');
   if (n > bytes.length) fail('truncated key list');
-  const offsets = new Uint32Array(4 * n);
+  const slot = allocate(16 * n);
+  const offsets = new Uint32Array(slot.buffer, slot.at, 4 * n);
   for (let i = 0; i < n; i++) {
     const len = header(MAJOR_BYTES, 'key');
     if (len > MAX_KEY_BYTES) fail(`key ${i} is ${len} bytes, over the limit`);
