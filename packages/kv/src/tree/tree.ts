@@ -107,11 +107,16 @@ export class Tree {
   }
 
   async put(root: Hash, key: Uint8Array, value: Uint8Array): Promise<Hash> {
-    return this.mutate(root, [{ type: 'put', key, value }]);
+    assertHash(root, 'root');
+    checkKey(key);
+    checkValue(value);
+    return mutateTree(this.nodes, root, [{ key, value }]);
   }
 
   async delete(root: Hash, key: Uint8Array): Promise<Hash> {
-    return this.mutate(root, [{ type: 'del', key }]);
+    assertHash(root, 'root');
+    checkKey(key);
+    return mutateTree(this.nodes, root, [{ key, value: undefined }]);
   }
 
   /** Deletes every key in the range in one pass; nodes wholly inside it are dropped unread. */
