@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bytesToHex } from '../src/bytes.js';
 import { EMPTY_ROOT } from '../src/tree/tree.js';
+import type { Edit } from '../src/tree/entry.js';
 import { ModelMap, newTree, prng, randomKey } from './helpers.js';
 
 // Single puts take a fast path when they overwrite a value with one of the same length, at
@@ -115,5 +116,55 @@ describe('single-put fast path (patched nodes)', () => {
     }
     // Most new keys split nothing (a boundary key is a ~1 in 40 chance).
     expect(single).toBeGreaterThan(150);
+  });
+
+  it('small batches in one leaf (and some across leaves) give the root a rebuild gives', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 0, max: 6000 }),
+        fc.array(
+          fc.record({
+            size: fc.integer({ min: 1, max: 12 }),
+            spread: fc.constantFrom(1, 3, 50, 5000),
+            delShare: fc.integer({ min: 0, max: 10 }),
+            noop: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 15 },
+        ),
+        async (seed, n, batches) => {
+          const next = prng(seed);
+          const tree = newTree();
+          const model = new ModelMap();
+          for (let i = 0; i < n; i++) model.put(randomKey(next, 12), randomKey(next, 20));
+          let root = await tree.build(model.sorted());
+          for (const b of batches) {
+            const live = model.sorted();
+            const at = live.length === 0 ? 0 : next() % live.length;
+            const edits: Edit[] = [];
+            for (let j = 0; j < b.size; j++) {
+              // Keys near one another (spread small: most often one leaf), existing or new.
+              const near = live.length === 0 ? undefined : live[Math.min(live.length - 1, at + (next() % b.spread))]!;
+              if (near !== undefined && next() % 10 < b.delShare) {
+                edits.push({ type: 'del', key: near.key });
+              } else if (near !== undefined && next() % 2 === 0) {
+                edits.push({ type: 'put', key: near.key, value: b.noop ? near.value.slice() : randomKey(next, 20 + (next() % 3)) });
+              } else {
+                const key = near === undefined ? randomKey(next, 12) : Uint8Array.from([...near.key, next() % 256]);
+                edits.push({ type: 'put', key, value: randomKey(next, 20) });
+              }
+            }
+            root = await tree.mutate(root, edits);
+            for (const e of edits) {
+              if (e.type === 'put') model.put(e.key, e.value);
+              else model.delete(e.key);
+            }
+            const want = model.size === 0 ? EMPTY_ROOT : await newTree().build(model.sorted());
+            expect(bytesToHex(root)).toBe(bytesToHex(want));
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
   });
 });

@@ -13,7 +13,7 @@ import { LevelBuilder } from './level-builder.js';
 import { LevelWalker } from './level-walker.js';
 import { EMPTY_NODE, patchValue, type TreeNode } from './node.js';
 import type { NodeStore } from './node-store.js';
-import { applySingleEdit } from './single-edit.js';
+import { MAX_LEAF_EDITS, applyLeafEdits } from './single-edit.js';
 
 /** A put (value given) or delete (value undefined); a level's edits are sorted with unique keys. */
 export interface LevelEdit {
@@ -160,9 +160,9 @@ export async function mutateTree(
   range?: HalfOpenRange,
   signal?: AbortSignal,
 ): Promise<Hash> {
-  if (edits.length === 1 && range === undefined) {
+  if (range === undefined && edits.length <= MAX_LEAF_EDITS) {
     signal?.throwIfAborted();
-    const fast = applySingleEdit(nodes, rootHash, edits[0]!.key, edits[0]!.value);
+    const fast = applyLeafEdits(nodes, rootHash, edits);
     if (fast !== undefined) {
       if (fast.created.length === 0) return rootHash;
       for (const node of fast.created) nodes.remember(node);
