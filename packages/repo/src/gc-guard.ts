@@ -1,7 +1,9 @@
 // The write barrier between writers and the garbage collector.
 //
 // Writers reach the blob store through a GcGuard. The guard records, before the bytes reach the
-// store, the hash of every blob put and when (a journal, hex -> time of the latest put). A
+// store, the hash of every blob put and when (a journal: the hashes of each put call under the
+// call's time, in time order; a collection indexes what it needs when it runs, so a put costs
+// an array append, not a hex string and a Map insert per blob). A
 // collection then never deletes a blob whose latest put is newer than `start - graceMs`, where
 // `start` is when the collection began: so a blob written during a collection is never deleted
 // by it, and with a grace period neither is one written shortly before (a writer's files put
@@ -10,9 +12,58 @@
 // The journal doubles as the list of blobs written since the previous collection, which is what
 // makes incremental collection exact: every stored blob is either reachable from what the
 // previous collection retained, or in the journal.
-import { bytesToHex, parseHash, sha256, type BlobStore, type BlobStoreOperationOptions, type Hash, type HashedBlob } from '@cafs/kv';
+import { bytesToHex, sha256, type BlobStore, type BlobStoreOperationOptions, type Hash, type HashedBlob } from '@cafs/kv';
 
 const clock = (): number => performance.now();
+
+/** The hashes of one put call (log records [from, to)), and when it was made. */
+interface JournalSegment {
+  t: number;
+  from: number;
+  to: number;
+}
+
+const HASHES_PER_CHUNK = 8192;
+
+/**
+ * An append-only log of 32-byte hashes, copied into 256 KiB chunks: no object per hash, and
+ * no reference to the caller's buffers (a hash view would keep a whole node slab alive).
+ * Records are numbered from the first ever appended; dropping a prefix frees whole chunks.
+ */
+class HashLog {
+  private chunks: Uint8Array[] = [];
+  /** Number of the first record of chunks[0]. */
+  private base = 0;
+  /** Records appended so far (the next record's number). */
+  end = 0;
+
+  append(hash: Hash): void {
+    const at = this.end - this.base;
+    const c = Math.floor(at / HASHES_PER_CHUNK);
+    if (c === this.chunks.length) this.chunks.push(new Uint8Array(32 * HASHES_PER_CHUNK));
+    this.chunks[c]!.set(hash, 32 * (at % HASHES_PER_CHUNK));
+    this.end++;
+  }
+
+  /** Record `i` as a view (valid until the prefix holding it is dropped). */
+  at(i: number): Hash {
+    const at = i - this.base;
+    const chunk = this.chunks[Math.floor(at / HASHES_PER_CHUNK)]!;
+    const o = 32 * (at % HASHES_PER_CHUNK);
+    return chunk.subarray(o, o + 32);
+  }
+
+  /** Forgets records before `first` (whole chunks only). */
+  dropBefore(first: number): void {
+    const whole = Math.floor((first - this.base) / HASHES_PER_CHUNK);
+    if (whole <= 0) return;
+    this.chunks.splice(0, whole);
+    this.base += whole * HASHES_PER_CHUNK;
+  }
+}
+
+/** Journal size (hashes, repeats included) from which repeats are folded away. */
+const COMPACT_FROM = 1 << 20;
 
 /** What a collection gets from the guard when it begins. */
 export interface GuardEpoch {
@@ -37,8 +88,20 @@ export interface GuardEpoch {
  */
 export class GcGuard implements BlobStore {
   readonly inner: BlobStore;
-  /** Hex hash -> time of the latest put through this guard, since the last collection examined it. */
-  private readonly journal = new Map<string, number>();
+  /**
+   * The puts through this guard since the last collection examined them: each call's hashes
+   * under the call's time, oldest first. A hash put again appears again (the latest counts).
+   */
+  private journal: JournalSegment[] = [];
+  private log = new HashLog();
+  /** Hashes in the journal, repeats included. */
+  private recorded = 0;
+  /** `recorded` after the last compaction: the journal is compacted when it doubles past it. */
+  private compactedSize = 0;
+  /** Hex of every hash put at or after `protectFrom`, built as a collection asks (see isProtected). */
+  private recent: Set<string> | undefined;
+  /** Journal segments already in `recent`. */
+  private recentUpTo = 0;
   /** Roots held in memory (e.g. a Drive's uncommitted working root): retained like pins. */
   private readonly held = new Map<string, { hash: Hash; n: number }>();
   /** A delete the collector is running: puts wait for it, so that a put is never undone. */
@@ -52,8 +115,12 @@ export class GcGuard implements BlobStore {
    */
   base: string | undefined;
 
-  constructor(inner: BlobStore) {
+  private readonly compactFrom: number;
+
+  /** `compactFrom`: journal size (hashes, repeats included) from which repeats are folded away. */
+  constructor(inner: BlobStore, options: { compactFrom?: number } = {}) {
     this.inner = inner;
+    this.compactFrom = options.compactFrom ?? COMPACT_FROM;
   }
 
   get maxBlobSize(): number {
@@ -64,18 +131,43 @@ export class GcGuard implements BlobStore {
     return this.inner.resident;
   }
 
-  /** Number of blobs in the journal (written since the last collection examined them). */
+  /** Hashes in the journal (puts since the last collection examined them; a repeated put counts again). */
   get journalSize(): number {
-    return this.journal.size;
+    return this.recorded;
   }
 
   get running(): boolean {
     return this.collecting;
   }
 
-  private record(hashes: readonly Hash[]): void {
-    const t = clock();
-    for (const h of hashes) this.journal.set(bytesToHex(h), t);
+  private record(blobs: readonly HashedBlob[]): void {
+    if (blobs.length === 0) return;
+    const from = this.log.end;
+    for (const b of blobs) this.log.append(b.hash);
+    this.journal.push({ t: clock(), from, to: this.log.end });
+    this.recorded += blobs.length;
+    if (!this.collecting && this.recorded > Math.max(this.compactFrom, 2 * this.compactedSize)) this.compact();
+  }
+
+  /** Each hash of a segment, oldest segment first. */
+  private *entries(segments: readonly JournalSegment[]): Generator<{ hash: Hash; t: number }> {
+    for (const seg of segments) for (let i = seg.from; i < seg.to; i++) yield { hash: this.log.at(i), t: seg.t };
+  }
+
+  /** Keeps one entry per hash (its latest put), so that puts of the same blobs do not grow the journal. */
+  private compact(): void {
+    const latest = new Map<string, { hash: Hash; t: number }>();
+    for (const e of this.entries(this.journal)) latest.set(bytesToHex(e.hash), { hash: e.hash.slice(), t: e.t });
+    const byTime = [...latest.values()].sort((a, b) => a.t - b.t);
+    this.log = new HashLog();
+    this.journal = [];
+    for (const e of byTime) {
+      const last = this.journal[this.journal.length - 1];
+      this.log.append(e.hash);
+      if (last !== undefined && last.t === e.t) last.to = this.log.end;
+      else this.journal.push({ t: e.t, from: this.log.end - 1, to: this.log.end });
+    }
+    this.recorded = this.compactedSize = latest.size;
   }
 
   private async barrier(): Promise<void> {
@@ -99,7 +191,7 @@ export class GcGuard implements BlobStore {
   }
 
   async putHashed(blobs: readonly HashedBlob[], options?: BlobStoreOperationOptions): Promise<void> {
-    this.record(blobs.map((b) => b.hash));
+    this.record(blobs);
     await this.barrier();
     await this.inner.putHashed(blobs, options);
   }
@@ -157,15 +249,29 @@ export class GcGuard implements BlobStore {
     this.collecting = true;
     const start = clock();
     this.protectFrom = start - Math.max(0, graceMs);
+    const seen = new Set<string>();
     const old: Hash[] = [];
-    for (const [hex, t] of this.journal) if (t < this.protectFrom) old.push(parseHash(hex));
+    for (const e of this.entries(this.journal)) {
+      if (e.t >= this.protectFrom) break;
+      const hex = bytesToHex(e.hash);
+      if (!seen.has(hex)) {
+        seen.add(hex);
+        old.push(e.hash.slice());
+      }
+    }
     return { start, protectFrom: this.protectFrom, old };
   }
 
-  /** Whether the running collection must spare this blob. */
+  /** Whether the running collection must spare this blob: it was put at or after `protectFrom`. */
   isProtected(hex: string): boolean {
-    const t = this.journal.get(hex);
-    return t !== undefined && t >= this.protectFrom;
+    // Index the segments put since the last question (the journal only grows during a collection).
+    const recent = (this.recent ??= new Set());
+    for (; this.recentUpTo < this.journal.length; this.recentUpTo++) {
+      const seg = this.journal[this.recentUpTo]!;
+      if (seg.t < this.protectFrom) continue;
+      for (let i = seg.from; i < seg.to; i++) recent.add(bytesToHex(this.log.at(i)));
+    }
+    return recent.has(hex);
   }
 
   /**
@@ -189,11 +295,14 @@ export class GcGuard implements BlobStore {
 
   /** Ends a collection that examined `examined` (journal entries it may now forget) and wrote state `base`. */
   end(examined: readonly Hash[], base: string | undefined): void {
-    for (const h of examined) {
-      const hex = bytesToHex(h);
-      const t = this.journal.get(hex);
-      if (t !== undefined && t < this.protectFrom) this.journal.delete(hex);
-    }
+    // `examined` is begin()'s `old`: every hash of the segments older than protectFrom (a hash
+    // also put later stays in the journal through its later segment).
+    void examined;
+    const keep = this.journal.findIndex((seg) => seg.t >= this.protectFrom);
+    this.journal = keep < 0 ? [] : this.journal.slice(keep);
+    this.log.dropBefore(this.journal[0]?.from ?? this.log.end);
+    this.recorded = this.journal.reduce((n, seg) => n + seg.to - seg.from, 0);
+    this.compactedSize = Math.min(this.compactedSize, this.recorded);
     this.base = base;
     this.finish();
   }
@@ -212,6 +321,8 @@ export class GcGuard implements BlobStore {
   private finish(): void {
     this.collecting = false;
     this.protectFrom = Infinity;
+    this.recent = undefined;
+    this.recentUpTo = 0;
   }
 }
 
