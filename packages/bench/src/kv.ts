@@ -12,13 +12,14 @@ export interface KvConfig {
   entries: number;
   lookups: number;
   /**
-   * Chained single puts per recorded round. Every round starts right after a forced full GC
-   * (interleaved() calls gc()), and V8 finishes that collection's work (sweeping a heap of
-   * some 300 MB) in the allocations that follow it: a round must be long enough not to be
-   * billed for it. With 300 puts a round (~50 ms) that cost about doubled the per-put figure.
+   * Single puts per recorded round, the same for both contenders. Every round starts right
+   * after a forced full GC (interleaved() calls gc()), and V8 finishes that collection's work
+   * in the allocations that follow it: a round must be long enough not to be billed for it
+   * (with 300 puts a round, ~50 ms, that cost about doubled the per-put figure). And a round
+   * pays for the memory churn of the round before it: when memory-level ran 20,000 puts a
+   * round, the cafs rounds after them measured 25-30 µs more per put than after 2,000.
    */
   putsPerRound: number;
-  levelPutsPerRound: number;
   seed: number;
   /** Run memory-level in the main thread, sharing cafs's heap (default: a worker thread). */
   peerInline: boolean;
@@ -28,7 +29,6 @@ export const DEFAULT_KV_CONFIG: KvConfig = {
   entries: 1_000_000,
   lookups: 200_000,
   putsPerRound: 2_000,
-  levelPutsPerRound: 20_000,
   seed: 0xcaf5,
   peerInline: false,
 };
@@ -411,7 +411,7 @@ async function puts(ctx: Ctx): Promise<void> {
   const WARMUP = 1;
   const REPS = 7;
   const treeKeys = freshKeys(rng, (WARMUP + REPS) * cfg.putsPerRound);
-  const levelKeys = rng.bytes((WARMUP + REPS) * cfg.levelPutsPerRound * KEY_BYTES);
+  const levelKeys = rng.bytes((WARMUP + REPS) * cfg.putsPerRound * KEY_BYTES);
   const value = rng.bytes(VALUE_BYTES);
   let chained = root;
   const w0 = tree.stats.writes;
@@ -422,8 +422,8 @@ async function puts(ctx: Ctx): Promise<void> {
         for (let j = 0; j < cfg.putsPerRound; j++) chained = await tree.put(chained, treeKeys[base + j]!, value);
       },
       level: (round) => {
-        const keys = levelKeys.subarray(round * cfg.levelPutsPerRound * KEY_BYTES, (round + 1) * cfg.levelPutsPerRound * KEY_BYTES);
-        return peerRound(db, { kind: 'put', keys, keyBytes: KEY_BYTES, value }, cfg.levelPutsPerRound, 'memory-level takes every put');
+        const keys = levelKeys.subarray(round * cfg.putsPerRound * KEY_BYTES, (round + 1) * cfg.putsPerRound * KEY_BYTES);
+        return peerRound(db, { kind: 'put', keys, keyBytes: KEY_BYTES, value }, cfg.putsPerRound, 'memory-level takes every put');
       },
     },
     REPS,
@@ -432,7 +432,7 @@ async function puts(ctx: Ctx): Promise<void> {
   check(equalBytes((await tree.get(chained, treeKeys[0]!))!, value), 'chained puts are visible');
   const writesPerPut = (tree.stats.writes - w0) / ((WARMUP + REPS) * cfg.putsPerRound);
   const t = (median(times.tree!) * 1000) / cfg.putsPerRound;
-  const l = (median(times.level!) * 1000) / cfg.levelPutsPerRound;
+  const l = (median(times.level!) * 1000) / cfg.putsPerRound;
   ctx.rows.push({
     operation: `put 1 new key, chained (${REPS}x${cfg.putsPerRound})`,
     cafs: fmt.us(t),
