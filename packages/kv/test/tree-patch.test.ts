@@ -8,7 +8,7 @@ import { ModelMap, newTree, prng, randomKey } from './helpers.js';
 // Single puts take a fast path when they overwrite a value with one of the same length, at
 // the leaf and at every level above (a child's new hash under the same max key); and single
 // puts and deletes that leave the leaf one node with the same largest key skip the general
-// mutate (src/tree/single-edit.ts). Check both against a rebuild on trees of several levels,
+// mutate (src/tree/leaf-edits.ts). Check both against a rebuild on trees of several levels,
 // mixed with puts and deletes that split, merge or move a leaf's bound.
 describe('single-put fast path (patched nodes)', () => {
   it('gives the root a rebuild gives, after every put and delete', async () => {

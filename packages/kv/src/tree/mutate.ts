@@ -13,7 +13,7 @@ import { LevelBuilder } from './level-builder.js';
 import { LevelWalker } from './level-walker.js';
 import { EMPTY_NODE, patchValue, type TreeNode } from './node.js';
 import type { NodeStore } from './node-store.js';
-import { MAX_LEAF_EDITS, applyLeafEdits } from './single-edit.js';
+import { MAX_LEAF_EDITS, applyLeafEdits } from './leaf-edits.js';
 
 /** A put (value given) or delete (value undefined); a level's edits are sorted with unique keys. */
 export interface LevelEdit {

@@ -15,7 +15,7 @@ import type { LevelEdit } from './mutate.js';
 import { patchValue, type TreeNode } from './node.js';
 import type { NodeStore } from './node-store.js';
 
-export interface SingleEditResult {
+export interface LeafEditResult {
   root: TreeNode;
   /** The nodes made, leaf first; empty when the edit changed nothing. */
   created: TreeNode[];
@@ -28,7 +28,7 @@ export const MAX_LEAF_EDITS = 64;
  * Applies sorted, unique edits (a value: put; undefined: delete) if the fast path can;
  * undefined when the caller must take the general path.
  */
-export function applyLeafEdits(nodes: NodeStore, rootHash: Hash, edits: readonly LevelEdit[]): SingleEditResult | undefined {
+export function applyLeafEdits(nodes: NodeStore, rootHash: Hash, edits: readonly LevelEdit[]): LeafEditResult | undefined {
   if (edits.length === 0 || edits.length > MAX_LEAF_EDITS) return undefined;
   const root = nodes.cachedRoot(rootHash);
   if (root === undefined || root.count === 0) return undefined;
