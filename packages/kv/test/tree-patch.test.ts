@@ -10,6 +10,20 @@ import { ModelMap, newTree, prng, randomKey } from './helpers.js';
 // puts and deletes that leave the leaf one node with the same largest key skip the general
 // mutate (src/tree/leaf-edits.ts). Check both against a rebuild on trees of several levels,
 // mixed with puts and deletes that split, merge or move a leaf's bound.
+/** A tree of `n` random entries (keys of keyLength bytes, values of valueLength) and its model. */
+async function randomTree(next: () => number, n: number, keyLength: number, valueLength: number) {
+  const tree = newTree();
+  const model = new ModelMap();
+  for (let i = 0; i < n; i++) model.put(randomKey(next, keyLength), randomKey(next, valueLength));
+  return { tree, model, root: await tree.build(model.sorted()) };
+}
+
+/** The root must be the one a fresh build of the model's entries gives. */
+async function expectRebuildRoot(model: ModelMap, root: Uint8Array): Promise<void> {
+  const want = model.size === 0 ? EMPTY_ROOT : await newTree().build(model.sorted());
+  expect(bytesToHex(root)).toBe(bytesToHex(want));
+}
+
 describe('single-put fast path (patched nodes)', () => {
   it('gives the root a rebuild gives, after every put and delete', async () => {
     await fc.assert(
@@ -50,8 +64,7 @@ describe('single-put fast path (patched nodes)', () => {
                 model.put(key, v);
               }
             }
-            const want = model.size === 0 ? EMPTY_ROOT : await newTree().build(model.sorted());
-            expect(bytesToHex(root)).toBe(bytesToHex(want));
+            await expectRebuildRoot(model, root);
           }
           for (const { key, value } of model.sorted().slice(0, 50)) expect(bytesToHex((await tree.get(root, key))!)).toBe(bytesToHex(value));
         },
@@ -68,10 +81,9 @@ describe('single-put fast path (patched nodes)', () => {
         fc.array(fc.record({ del: fc.boolean(), pick: fc.nat(), last: fc.boolean() }), { minLength: 1, maxLength: 40 }),
         async (seed, n, ops) => {
           const next = prng(seed);
-          const tree = newTree();
-          const model = new ModelMap();
-          for (let i = 0; i < n; i++) model.put(randomKey(next, 16), randomKey(next, 24));
-          let root = await tree.build(model.sorted());
+          const t = await randomTree(next, n, 16, 24);
+          const { tree, model } = t;
+          let root = t.root;
           for (const op of ops) {
             const live = model.sorted();
             if (op.del && live.length > 0) {
@@ -85,8 +97,7 @@ describe('single-put fast path (patched nodes)', () => {
               root = await tree.put(root, key, value);
               model.put(key, value);
             }
-            const want = model.size === 0 ? EMPTY_ROOT : await newTree().build(model.sorted());
-            expect(bytesToHex(root)).toBe(bytesToHex(want));
+            await expectRebuildRoot(model, root);
           }
         },
       ),
@@ -96,10 +107,9 @@ describe('single-put fast path (patched nodes)', () => {
 
   it('a new key inside a leaf of a cached tree writes one node per level', async () => {
     const next = prng(7);
-    const tree = newTree();
-    const model = new ModelMap();
-    for (let i = 0; i < 20_000; i++) model.put(randomKey(next, 16), randomKey(next, 24));
-    let root = await tree.build(model.sorted());
+    const t = await randomTree(next, 20_000, 16, 24);
+    const { tree, model } = t;
+    let root = t.root;
     let depth = 0;
     const first = model.sorted()[0]!.key;
     for (let node = await tree.nodes.root(root); ; node = await tree.nodes.child(node, node.childIndexFor(first))) {
@@ -134,10 +144,9 @@ describe('single-put fast path (patched nodes)', () => {
         ),
         async (seed, n, batches) => {
           const next = prng(seed);
-          const tree = newTree();
-          const model = new ModelMap();
-          for (let i = 0; i < n; i++) model.put(randomKey(next, 12), randomKey(next, 20));
-          let root = await tree.build(model.sorted());
+          const t = await randomTree(next, n, 12, 20);
+          const { tree, model } = t;
+          let root = t.root;
           for (const b of batches) {
             const live = model.sorted();
             const at = live.length === 0 ? 0 : next() % live.length;
@@ -159,8 +168,7 @@ describe('single-put fast path (patched nodes)', () => {
               if (e.type === 'put') model.put(e.key, e.value);
               else model.delete(e.key);
             }
-            const want = model.size === 0 ? EMPTY_ROOT : await newTree().build(model.sorted());
-            expect(bytesToHex(root)).toBe(bytesToHex(want));
+            await expectRebuildRoot(model, root);
           }
         },
       ),
