@@ -192,7 +192,8 @@ export class GcGuard implements BlobStore {
 
   async putHashed(blobs: readonly HashedBlob[], options?: BlobStoreOperationOptions): Promise<void> {
     this.record(blobs);
-    await this.barrier();
+    // Only a running delete is waited for (no extra turn per put otherwise).
+    if (this.deleting !== undefined) await this.barrier();
     await this.inner.putHashed(blobs, options);
   }
 
