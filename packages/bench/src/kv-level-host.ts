@@ -2,14 +2,11 @@
 // It runs in a worker thread (kv-level-worker.ts) or, with --peer-inline, in the main thread.
 import { MemoryLevel } from 'memory-level';
 import type { LevelCommand, LevelControl, LevelReply } from './kv-level-peer.js';
+import { gc } from './table.js';
 
 type Level = MemoryLevel<Uint8Array, Uint8Array>;
 
 const newLevel = (): Level => new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view', storeEncoding: 'view' });
-
-function gc(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
 
 /** Views of `width`-byte records in a flat buffer. */
 function records(flat: Uint8Array, width: number): Uint8Array[] {
