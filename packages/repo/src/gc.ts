@@ -821,9 +821,9 @@ async function planIncremental(
   }
   const candidates = new Set([...leaving.keys(), ...journal.map((h) => bytesToHex(h))]).size + 1;
   const sizes = new Map<string, number>();
-  for (const id of doomed.keys()) {
-    const n = tree.nodes.cached(id);
-    if (n !== undefined && n.id !== EMPTY_ID) sizes.set(id, n.bytes.length);
+  for (const [id, hash] of doomed) {
+    const n = tree.nodes.cachedHash(hash);
+    if (n !== undefined && id !== EMPTY_ID) sizes.set(id, n.bytes.length);
   }
   return { mode: 'incremental', doomed, candidates, liveCount, meta, sizes };
 }

@@ -1,6 +1,5 @@
-import { hexInto } from '../bytes.js';
 import { BlobNotFoundError, CorruptNodeError, KvError } from '../errors.js';
-import { HASH_BYTES, type Hash } from '../hash.js';
+import type { Hash } from '../hash.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { EMPTY_NODE, TreeNode, decodeNode } from './node.js';
 import { NodeCache } from './node-cache.js';
@@ -38,14 +37,6 @@ export class NodeStore {
       Math.max(options.cacheBytes ?? DEFAULT_CACHE_BYTES, 1),
       (node) => (countBytes ? node.bytes.length : 0) + 16 * node.count + NODE_OVERHEAD,
     );
-  }
-
-  /** The node with this hex id if it is cached, without waiting. */
-  cached(id: string): TreeNode | undefined {
-    if (id.length !== 2 * HASH_BYTES) return undefined;
-    const hash = new Uint8Array(HASH_BYTES);
-    hexInto(id, hash, 0);
-    return this.lookup(hash, 0);
   }
 
   /** The node with this hash if it is cached, without waiting. */
