@@ -49,7 +49,7 @@ export function applyLeafEdits(nodes: NodeStore, rootHash: Hash, edits: readonly
     if (child === undefined) return undefined;
     node = child;
   }
-  const leaf = edits.length === 1 ? rewriteLeaf(node, edits[0]!.key, edits[0]!.value, last) : rewriteLeafMany(node, edits, last);
+  const leaf = edits.length === 1 ? rewriteLeaf(node, edits[0]!, last) : rewriteLeafMany(node, edits, last);
   if (leaf === undefined) return undefined;
   if (leaf === node) return { root, created: [] };
   const created = [leaf];
@@ -77,6 +77,8 @@ function rewriteLeafMany(leaf: TreeNode, edits: readonly LevelEdit[], lastOfLeve
     from = exists ? i + 1 : i;
   }
   chunker.addRun(leaf, from, leaf.count);
+  // A leaf that is not the level's last must end on a cut, as the old one did, for the leaves
+  // after it to stand as they are.
   if (lastOfLevel) chunker.finish();
   else if (!chunker.fresh) return undefined;
   if (out.length !== 1) return undefined;
@@ -88,27 +90,15 @@ function rewriteLeafMany(leaf: TreeNode, edits: readonly LevelEdit[], lastOfLeve
  * The leaf with the edit applied, if it stays one node with the same largest key; the leaf
  * itself when the edit changes nothing; undefined otherwise.
  */
-function rewriteLeaf(leaf: TreeNode, key: Uint8Array, value: Uint8Array | undefined, lastOfLevel: boolean): TreeNode | undefined {
+function rewriteLeaf(leaf: TreeNode, edit: LevelEdit, lastOfLevel: boolean): TreeNode | undefined {
+  const { key, value } = edit;
   const i = leaf.lowerBound(key);
-  // Beyond the leaf's largest key (only in the level's last leaf): the largest key changes.
-  if (i >= leaf.count) return undefined;
-  const exists = leaf.compareKeyAt(i, key) === 0;
-  if (value === undefined) {
-    if (!exists) return leaf;
-    // Deleting the largest key changes the bound the parent holds; deleting the only one empties it.
-    if (i === leaf.count - 1) return undefined;
-  } else if (exists) {
+  if (i < leaf.count && leaf.compareKeyAt(i, key) === 0) {
+    // An overwrite with a value of the same length: same layout, patched in place of re-cut.
     const old = leaf.value(i);
-    if (old.length === value.length) return equalBytes(old, value) ? leaf : patchValue(leaf, i, value);
+    if (value !== undefined && old.length === value.length) return equalBytes(old, value) ? leaf : patchValue(leaf, i, value);
+  } else if (value === undefined && i < leaf.count) {
+    return leaf; // deleting a key the leaf does not hold
   }
-  const out: TreeNode[] = [];
-  const chunker = new Chunker(0, (n) => out.push(n));
-  chunker.addRun(leaf, 0, i);
-  if (value !== undefined) chunker.add(key, value);
-  chunker.addRun(leaf, exists ? i + 1 : i, leaf.count);
-  // A leaf that is not the level's last must end on a cut, as the old one did, for the leaves
-  // after it to stand as they are.
-  if (lastOfLevel) chunker.finish();
-  else if (!chunker.fresh) return undefined;
-  return out.length === 1 ? out[0] : undefined;
+  return rewriteLeafMany(leaf, [edit], lastOfLevel);
 }
