@@ -74,6 +74,8 @@ export interface MountEvents {
   root: [{ root: Hash; what: string }];
   /** A collection the `gc` option ran (or why it failed: the mount goes on). */
   collected: [{ blobsDeleted: number; bytesDeleted: number; durationMs: number } | { error: Error }];
+  /** Writes that could not become a root after the file's close() had returned (see flush). */
+  writeFailed: [{ path: string; error: Error }];
   unmounted: [];
 }
 
@@ -85,6 +87,8 @@ interface Handle {
   epoch: number;
   /** The file as last read through this handle (reopened when the root changes). */
   reader?: { root: Hash; path: string; file: FileReader } | undefined;
+  /** Writes gathered through this handle that could not become a root after close() returned. */
+  writeError?: unknown;
 }
 
 /** A file unlinked (or replaced by rename) while open: libfuse renamed it to a hidden name. */
@@ -597,13 +601,13 @@ export class CafsMount {
         );
       },
 
-      create: (path: string, mode: number, cb: (err: number, fd?: number) => void) => {
+      create: (path: string, mode: number, cb: (err: number, fd?: number, opts?: { stat: object }) => void) => {
         if (this.readOnly) return cb(FuseNative.EROFS);
         // The new file starts a gathered batch: create and the writes that follow (until flush,
         // release or another operation) become one root.
         const owner = this.caller();
         const fd = this.nextFd++;
-        const p = this.serial(async () => {
+        const p = this.serial(async (): Promise<Stats | undefined> => {
           await this.settle();
           const batch = fs.batch(this.current);
           try {
@@ -611,19 +615,21 @@ export class CafsMount {
             if (owner !== undefined) await batch.lchown(path, owner.uid, owner.gid);
           } catch (err) {
             // Lost a race with another creator: open what is there.
-            if (err instanceof FsError && err.code === 'EEXIST') return;
+            if (err instanceof FsError && err.code === 'EEXIST') return undefined;
             throw err;
           }
           this.pending = { path, fd, batch, run: undefined, writing: undefined, error: undefined };
           this.markCacheable(path);
-        }).then(() => {
+          // The new file's attributes go with the answer: libfuse asks for them right after.
+          return batch.lstat(path);
+        }).then((st) => {
           this.handles.set(fd, { append: false, writable: true, root: this.current, epoch: this.epoch });
           this.emit('created', { path });
           this.emit('opened', { path, fd, flags: O_RDWR });
-          return fd;
+          return st;
         });
         p.then(
-          (fd) => cb(0, fd),
+          (st) => cb(0, fd, st === undefined ? undefined : { stat: this.stats(st) }),
           (err) => cb(toErrno(err)),
         );
       },
@@ -688,14 +694,38 @@ export class CafsMount {
         );
       },
 
-      flush: (_path: string, _fd: number, cb: (err: number) => void) => {
+      flush: (path: string, fd: number, cb: (err: number) => void) => {
         if (this.readOnly) return cb(0);
-        cb0(cb, this.serial(() => this.settle()));
+        const h = this.handles.get(fd);
+        const failed = h?.writeError;
+        if (failed !== undefined) {
+          h!.writeError = undefined;
+          return cb(toErrno(failed));
+        }
+        const p = this.pending;
+        if (p === undefined || p.fd !== fd || h === undefined) return cb(0);
+        // Write-behind, as the page cache of a local filesystem: close() returns while the
+        // gathered writes become a root; every later request queues behind that. A failure is
+        // reported by the next fsync or close of this descriptor and by a `writeFailed` event.
+        cb(0);
+        this.serial(() => this.settle()).catch((err: unknown) => {
+          h.writeError = err;
+          this.emit('writeFailed', { path, error: err instanceof Error ? err : new Error(String(err)) });
+        });
       },
 
-      fsync: (_path: string, _datasync: number, _fd: number, cb: (err: number) => void) => {
+      fsync: (_path: string, _datasync: number, fd: number, cb: (err: number) => void) => {
         if (this.readOnly) return cb(0);
-        cb0(cb, this.serial(() => this.settle()));
+        cb0(
+          cb,
+          this.serial(() => this.settle()).then(() => {
+            const h = this.handles.get(fd);
+            const failed = h?.writeError;
+            if (failed === undefined) return;
+            h!.writeError = undefined;
+            throw failed;
+          }),
+        );
       },
 
       release: (path: string, fd: number, cb: (err: number) => void) => {

@@ -263,6 +263,43 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     await view.unmount();
   });
 
+  it('writes that cannot become a root after close() returned are reported: writeFailed event, fsync fails', async () => {
+    // Someone else moves the branch just before the mount's compare-and-swap of these writes.
+    const commit = repo.commit.bind(repo);
+    let interfere: string | undefined;
+    repo.commit = async (branch, root, message, options) => {
+      if (interfere !== undefined && message === `write ${interfere}`) {
+        interfere = undefined;
+        const head = await repo.head(branch);
+        const theirs = await repo.fs.writeFile((await repo.readCommit(head)).root, '/theirs', 'x');
+        await commit(branch, theirs, 'someone else', { expect: head });
+      }
+      return commit(branch, root, message, options);
+    };
+    const failed: string[] = [];
+    m.events.on('writeFailed', (e) => failed.push(`${e.path} ${(e.error as { code?: string }).code}`));
+    try {
+      // close() returns before the root is made (write-behind, as a page cache): it succeeds.
+      interfere = '/late';
+      await ok(`printf data > '${mnt}/late'`);
+      await m.currentRoot();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(failed).toEqual(['/late ERR_CONFLICT']);
+      // The mount follows the branch: their file is there, the refused one is not.
+      expect(await ok(`cat '${mnt}/theirs'`)).toBe('x');
+      expect((await sh(`test -e '${mnt}/late'`)).code).not.toBe(0);
+      // fsync waits for the root: the failure is its answer.
+      interfere = '/synced';
+      const r = await sh(`dd if=/dev/zero of='${mnt}/synced' bs=1k count=4 conv=fsync`);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toMatch(/Input\/output error/);
+      expect(interfere).toBeUndefined();
+    } finally {
+      repo.commit = commit;
+      m.events.removeAllListeners('writeFailed');
+    }
+  });
+
   it('the kernel keeps a file\'s pages across opens, and drops them when a checkout changes the file', async () => {
     // Same size and same mtime on both roots: only the content tells them apart.
     await ok(`cd '${mnt}' && printf AAAA > kc && touch -d '2001-01-01 UTC' kc && cat kc >/dev/null`);
