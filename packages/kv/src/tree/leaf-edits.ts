@@ -1,27 +1,26 @@
-// The fast path of a small batch whose keys all fall in one leaf (one put or delete, or the few
-// keys a filesystem change writes for one file).
+// The fast path of a small batch of edits (one put or delete, or the few keys a filesystem
+// change writes: a file's keys and its directory's, often in two leaves).
 //
-// Most such batches change one leaf without moving any boundary: the leaf re-cut gives back one
-// node that ends at the same key, and every level above only swaps the hash of one child (a
-// value of the same length under the same key). When every node on the path is cached, that
-// is done here synchronously, without the level-by-level machinery of mutate.ts. Anything else
-// (keys in two leaves, a split, a merge, a new largest key, an uncached node) is left to
-// mutateTree, which gives the same tree: this path only takes edits whose outcome it can see is
-// the same.
+// Most such batches change a few leaves without moving any boundary: each leaf re-cut gives back
+// one node that ends at the same key, and every level above only swaps the hashes of some
+// children (values of the same length under the same keys). When every node on those paths is
+// cached, that is done here synchronously, without the level-by-level machinery of mutate.ts.
+// Anything else (a split, a merge, a new largest key, an uncached node) is left to mutateTree,
+// which gives the same tree: this path only takes edits whose outcome it can see is the same.
 import { equalBytes } from '../bytes.js';
 import type { Hash } from '../hash.js';
 import { Chunker } from './chunker.js';
 import type { LevelEdit } from './mutate.js';
-import { patchValue, type TreeNode } from './node.js';
+import { patchValues, type TreeNode } from './node.js';
 import type { NodeStore } from './node-store.js';
 
 export interface LeafEditResult {
   root: TreeNode;
-  /** The nodes made, leaf first; empty when the edit changed nothing. */
+  /** The nodes made, each before its parent; empty when the edits changed nothing. */
   created: TreeNode[];
 }
 
-/** Edits one leaf may take on this path (more go the general way). */
+/** Edits this path takes at most (more go the general way). */
 export const MAX_LEAF_EDITS = 64;
 
 /**
@@ -32,41 +31,60 @@ export function applyLeafEdits(nodes: NodeStore, rootHash: Hash, edits: readonly
   if (edits.length === 0 || edits.length > MAX_LEAF_EDITS) return undefined;
   const root = nodes.cachedRoot(rootHash);
   if (root === undefined || root.count === 0) return undefined;
-  const first = edits[0]!.key;
-  const lastKey = edits[edits.length - 1]!.key;
-  const path: TreeNode[] = [];
-  const indices: number[] = [];
-  let last = true;
-  let node = root;
-  while (node.level > 0) {
-    const i = node.childIndexFor(first);
-    // Every key must go to the same child, level by level.
-    if (edits.length > 1 && node.childIndexFor(lastKey) !== i) return undefined;
-    path.push(node);
-    indices.push(i);
-    if (i !== node.count - 1) last = false;
-    const child = nodes.cachedChild(node, i);
-    if (child === undefined) return undefined;
-    node = child;
-  }
-  const leaf = edits.length === 1 ? rewriteLeaf(node, edits[0]!, last) : rewriteLeafMany(node, edits, last);
-  if (leaf === undefined) return undefined;
-  if (leaf === node) return { root, created: [] };
-  const created = [leaf];
-  let child = leaf;
-  for (let d = path.length - 1; d >= 0; d--) {
-    child = patchValue(path[d]!, indices[d]!, child.hash);
-    created.push(child);
-  }
-  return { root: child, created };
+  const created: TreeNode[] = [];
+  const out = rewriteSubtree(nodes, root, edits, 0, edits.length, true, created);
+  return out === undefined ? undefined : { root: out, created };
 }
 
-/** rewriteLeaf for several edits (sorted, unique keys). */
-function rewriteLeafMany(leaf: TreeNode, edits: readonly LevelEdit[], lastOfLevel: boolean): TreeNode | undefined {
+/**
+ * `node` with edits [from, to) applied (all within its key range, or past the level's end when
+ * `lastOfLevel`), if its boundaries stay; the node itself when nothing changes.
+ */
+function rewriteSubtree(
+  nodes: NodeStore,
+  node: TreeNode,
+  edits: readonly LevelEdit[],
+  from: number,
+  to: number,
+  lastOfLevel: boolean,
+  created: TreeNode[],
+): TreeNode | undefined {
+  if (node.level === 0) {
+    const leaf = to - from === 1 ? rewriteLeaf(node, edits[from]!, lastOfLevel) : rewriteLeafMany(node, edits, from, to, lastOfLevel);
+    if (leaf !== undefined && leaf !== node) created.push(leaf);
+    return leaf;
+  }
+  let changed: number[] | undefined;
+  let hashes: Uint8Array[] | undefined;
+  for (let k = from; k < to; ) {
+    const i = node.childIndexFor(edits[k]!.key);
+    // The edits for child i: keys up to its largest (every key past the last child's goes to it).
+    let e = k + 1;
+    if (i === node.count - 1) e = to;
+    else while (e < to && node.compareKeyAt(i, edits[e]!.key) >= 0) e++;
+    const child = nodes.cachedChild(node, i);
+    if (child === undefined) return undefined;
+    const out = rewriteSubtree(nodes, child, edits, k, e, lastOfLevel && i === node.count - 1, created);
+    if (out === undefined) return undefined;
+    if (out !== child) {
+      (changed ??= []).push(i);
+      (hashes ??= []).push(out.hash);
+    }
+    k = e;
+  }
+  if (changed === undefined) return node;
+  const patched = patchValues(node, changed, hashes!);
+  created.push(patched);
+  return patched;
+}
+
+/** rewriteLeaf for edits [first, end) (sorted, unique keys). */
+function rewriteLeafMany(leaf: TreeNode, edits: readonly LevelEdit[], first: number, end: number, lastOfLevel: boolean): TreeNode | undefined {
   const out: TreeNode[] = [];
   const chunker = new Chunker(0, (n) => out.push(n));
   let from = 0;
-  for (const edit of edits) {
+  for (let k = first; k < end; k++) {
+    const edit = edits[k]!;
     const i = leaf.lowerBound(edit.key);
     // Beyond the leaf's largest key, or deleting it: the bound the parent holds changes.
     if (i >= leaf.count) return undefined;
@@ -96,9 +114,9 @@ function rewriteLeaf(leaf: TreeNode, edit: LevelEdit, lastOfLevel: boolean): Tre
   if (i < leaf.count && leaf.compareKeyAt(i, key) === 0) {
     // An overwrite with a value of the same length: same layout, patched in place of re-cut.
     const old = leaf.value(i);
-    if (value !== undefined && old.length === value.length) return equalBytes(old, value) ? leaf : patchValue(leaf, i, value);
+    if (value !== undefined && old.length === value.length) return equalBytes(old, value) ? leaf : patchValues(leaf, [i], [value]);
   } else if (value === undefined && i < leaf.count) {
     return leaf; // deleting a key the leaf does not hold
   }
-  return rewriteLeafMany(leaf, [edit], lastOfLevel);
+  return rewriteLeafMany(leaf, [edit], 0, 1, lastOfLevel);
 }

@@ -278,11 +278,16 @@ export function encodeNode(level: number, e: EntryBuffer): TreeNode {
  * after a node is made), which spares a put the fresh memory of one table per level.
  */
 export function patchValue(node: TreeNode, i: number, value: Uint8Array): TreeNode {
+  return patchValues(node, [i], [value]);
+}
+
+/** `node` with the values at `indices` replaced by values of the same lengths (one hash). */
+export function patchValues(node: TreeNode, indices: readonly number[], values: readonly Uint8Array[]): TreeNode {
   const size = node.bytes.length;
   const { buffer, at } = allocate(size + HASH_BYTES);
   const out = new Uint8Array(buffer, at, size);
   out.set(node.bytes);
-  out.set(value, node.offsets[4 * i + 2]!);
+  for (let k = 0; k < indices.length; k++) out.set(values[k]!, node.offsets[4 * indices[k]! + 2]!);
   const hash = new Uint8Array(buffer, at + size, HASH_BYTES);
   hexInto(sha256Hex(out), hash, 0);
   return new TreeNode(hash, out, node.level, node.offsets);
