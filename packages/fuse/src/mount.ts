@@ -479,11 +479,15 @@ export class CafsMount {
   }
 
   /** Runs a change: `op` gets the current root and returns the new one. */
-  private change(what: string, op: (root: Hash) => Promise<Hash>): Promise<void> {
+  private change(what: string, op: (root: Hash) => Promise<Hash>): Promise<unknown>;
+  /** ...and gives the attributes of `statPath` after it. */
+  private change(what: string, op: (root: Hash) => Promise<Hash>, statPath: string): Promise<Stats>;
+  private change(what: string, op: (root: Hash) => Promise<Hash>, statPath?: string): Promise<Stats | undefined> {
     if (this.readOnly) return Promise.reject(new FsError('EROFS', what));
     return this.serial(async () => {
       await this.settle();
       await this.advance(await op(this.current), what);
+      return statPath === undefined ? undefined : this.fs.lstat(this.current, statPath);
     });
   }
 
@@ -514,16 +518,17 @@ export class CafsMount {
     };
   }
 
-  private async fileChange(path: string, what: string, op: (fs: Fs, root: Hash, path: string) => Promise<Hash>): Promise<void> {
+  /** Changes one entry (or a detached file) and gives its attributes after the change. */
+  private async fileChange(path: string, what: string, op: (fs: Fs, root: Hash, path: string) => Promise<Hash>): Promise<Stats> {
     if (this.readOnly) throw new FsError('EROFS', what, path);
     const d = this.detached.get(path);
     if (d !== undefined) {
-      await this.serial(async () => {
+      return this.serial(async () => {
         d.root = await op(this.fs, d.root, d.path);
+        return this.fs.lstat(d.root, d.path);
       });
-      return;
     }
-    await this.change(`${what} ${path}`, (root) => op(this.fs, root, path));
+    return this.change(`${what} ${path}`, (root) => op(this.fs, root, path), path);
   }
 
   /** The caller of the request being dispatched: read it synchronously, first thing in a handler. */
@@ -546,6 +551,15 @@ export class CafsMount {
     const cb0 = (cb: (err: number) => void, p: Promise<unknown>): void => {
       p.then(
         () => cb(0),
+        (err: unknown) => cb(toErrno(err)),
+      );
+    };
+    // The attributes after a change go with its answer: libfuse asks for them right after
+    // (chmod, chown, utimens, truncate, mkdir, symlink, mknod) and the patched fuse-native
+    // answers that getattr with them, without another round trip.
+    const cbStat = (cb: (err: number, st?: object) => void, p: Promise<Stats>): void => {
+      p.then(
+        (st) => cb(0, this.stats(st)),
         (err: unknown) => cb(toErrno(err)),
       );
     };
@@ -738,12 +752,12 @@ export class CafsMount {
         cb0(cb, this.serial(() => this.settle()).then(closed));
       },
 
-      truncate: (path: string, size: number, cb: (err: number) => void) => {
-        cb0(cb, this.fileChange(path, 'truncate', (f, r, p) => f.truncate(r, p, size)));
+      truncate: (path: string, size: number, cb: (err: number, st?: object) => void) => {
+        cbStat(cb, this.fileChange(path, 'truncate', (f, r, p) => f.truncate(r, p, size)));
       },
 
-      ftruncate: (path: string, _fd: number, size: number, cb: (err: number) => void) => {
-        cb0(cb, this.fileChange(path, 'truncate', (f, r, p) => f.truncate(r, p, size)));
+      ftruncate: (path: string, _fd: number, size: number, cb: (err: number, st?: object) => void) => {
+        cbStat(cb, this.fileChange(path, 'truncate', (f, r, p) => f.truncate(r, p, size)));
       },
 
       unlink: (path: string, cb: (err: number) => void) => {
@@ -789,12 +803,12 @@ export class CafsMount {
 
       link: (_src: string, _dest: string, cb: (err: number) => void) => cb(FuseNative.EPERM),
 
-      mkdir: (path: string, mode: number, cb: (err: number) => void) => {
+      mkdir: (path: string, mode: number, cb: (err: number, st?: object) => void) => {
         const owner = this.caller();
-        cb0(cb, this.change(`mkdir ${path}`, (root) => this.createAs(root, path, owner, (b) => b.mkdir(path, { mode: mode & 0o7777 }))));
+        cbStat(cb, this.change(`mkdir ${path}`, (root) => this.createAs(root, path, owner, (b) => b.mkdir(path, { mode: mode & 0o7777 })), path));
       },
 
-      mknod: (path: string, mode: number, _dev: number, cb: (err: number) => void) => {
+      mknod: (path: string, mode: number, _dev: number, cb: (err: number, st?: object) => void) => {
         const kind = mode & 0o170000;
         // Named pipes and sockets are entries the kernel gives life to; regular files are empty
         // files. Device nodes are refused: cafs stores no device numbers.
@@ -802,11 +816,16 @@ export class CafsMount {
         if (type === undefined) return cb(FuseNative.EPERM);
         const owner = this.caller();
         const perm = mode & 0o7777;
-        cb0(
+        cbStat(
           cb,
-          this.change(`mknod ${path}`, (root) =>
-            this.createAs(root, path, owner, (b) => (type === 'file' ? b.writeFile(path, new Uint8Array(0), { mode: perm, flag: 'wx' }) : b.mknod(path, type, perm))),
-          ).then(() => this.emit('created', { path })),
+          this.change(
+            `mknod ${path}`,
+            (root) => this.createAs(root, path, owner, (b) => (type === 'file' ? b.writeFile(path, new Uint8Array(0), { mode: perm, flag: 'wx' }) : b.mknod(path, type, perm))),
+            path,
+          ).then((st) => {
+            this.emit('created', { path });
+            return st;
+          }),
         );
       },
 
@@ -814,9 +833,9 @@ export class CafsMount {
         cb0(cb, this.change(`rmdir ${path}`, (root) => fs.rmdir(root, path)));
       },
 
-      symlink: (target: string, path: string, cb: (err: number) => void) => {
+      symlink: (target: string, path: string, cb: (err: number, st?: object) => void) => {
         const owner = this.caller();
-        cb0(cb, this.change(`symlink ${path}`, (root) => this.createAs(root, path, owner, (b) => b.symlink(target, path))));
+        cbStat(cb, this.change(`symlink ${path}`, (root) => this.createAs(root, path, owner, (b) => b.symlink(target, path)), path));
       },
 
       readlink: (path: string, cb: (err: number, target?: string) => void) => {
@@ -826,21 +845,21 @@ export class CafsMount {
         );
       },
 
-      chmod: (path: string, mode: number, cb: (err: number) => void) => {
-        cb0(cb, this.fileChange(path, 'chmod', (f, r, p) => f.chmod(r, p, mode & 0o7777)));
+      chmod: (path: string, mode: number, cb: (err: number, st?: object) => void) => {
+        cbStat(cb, this.fileChange(path, 'chmod', (f, r, p) => f.chmod(r, p, mode & 0o7777)));
       },
 
-      chown: (path: string, uid: number, gid: number, cb: (err: number) => void) => {
+      chown: (path: string, uid: number, gid: number, cb: (err: number, st?: object) => void) => {
         const u = uid === 0xffffffff ? -1 : uid;
         const g = gid === 0xffffffff ? -1 : gid;
-        cb0(cb, this.fileChange(path, 'chown', (f, r, p) => f.lchown(r, p, u, g)));
+        cbStat(cb, this.fileChange(path, 'chown', (f, r, p) => f.lchown(r, p, u, g)));
       },
 
-      utimens: (path: string, _atime: Timespec | number, mtime: Timespec | number, cb: (err: number) => void) => {
+      utimens: (path: string, _atime: Timespec | number, mtime: Timespec | number, cb: (err: number, st?: object) => void) => {
         // cafs's fs keeps no access time: only the modification time is stored.
         const ns = mtimeNs(mtime);
         if (ns === undefined) return cb(0);
-        cb0(cb, this.fileChange(path, 'utimens', (f, r, p) => f.lutimes(r, p, ns, ns)));
+        cbStat(cb, this.fileChange(path, 'utimens', (f, r, p) => f.lutimes(r, p, ns, ns)));
       },
 
       setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, cb: (err: number) => void) => {

@@ -263,6 +263,40 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     await view.unmount();
   });
 
+  it('the attributes a change answers with (chmod, chown, utimens, truncate, mkdir, symlink, mknod) are the tree\'s', async () => {
+    // libfuse asks getattr right after each of these; the mount hands the attributes with its
+    // answer and the patched fuse-native answers that getattr itself. stat right after each.
+    const d = `${mnt}/attrs`;
+    const out = await ok(
+      [
+        `mkdir -m 750 '${d}' && stat -c '%n %a %u %g %s %Y %F' '${d}'`,
+        `printf hello > '${d}/f' && chmod 604 '${d}/f' && stat -c '%n %a %u %g %s %Y %F' '${d}/f'`,
+        `chown 123:456 '${d}/f' && stat -c '%n %a %u %g %s %Y %F' '${d}/f'`,
+        `touch -m -d '2001-02-03 04:05:06' '${d}/f' && stat -c '%n %a %u %g %s %Y %F' '${d}/f'`,
+        `truncate -s 3 '${d}/f' && stat -c '%n %a %u %g %s %F' '${d}/f'`,
+        `ln -s f '${d}/l' && stat -c '%n %a %u %g %s %F' '${d}/l'`,
+        `mkfifo -m 640 '${d}/p' && stat -c '%n %a %u %g %s %F' '${d}/p'`,
+      ].join(' && '),
+    );
+    const root = await m.currentRoot();
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(7);
+    const kind = (st: Awaited<ReturnType<typeof repo.fs.lstat>>): string =>
+      st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symbolic link' : st.isFIFO() ? 'fifo' : 'regular file';
+    for (const [i, line] of lines.entries()) {
+      const [name, mode, uid, gid, size, ...rest] = line.split(' ');
+      const path = name!.slice(mnt.length);
+      // The last of each path's lines is its state in the final tree.
+      if (lines.slice(i + 1).some((l) => l.split(' ')[0] === name)) continue;
+      const st = await repo.fs.lstat(root, path);
+      expect([path, Number.parseInt(mode!, 8), Number(uid), Number(gid), Number(size)]).toEqual([path, st.mode & 0o7777, st.uid, st.gid, Number(st.size)]);
+      expect(rest.join(' ').endsWith(kind(st))).toBe(true);
+    }
+    // And the values each answer carried, in order.
+    expect(lines.map((l) => l.split(' ').slice(1, 5).join(' '))).toEqual(['750 0 0 0', '604 0 0 5', '604 123 456 5', '604 123 456 5', '604 123 456 3', '777 0 0 1', '640 0 0 0']);
+    expect(lines[3]!.split(' ')[5]).toBe(String(Math.floor(new Date('2001-02-03T04:05:06').getTime() / 1000)));
+  });
+
   it('writes that cannot become a root after close() returned are reported: writeFailed event, fsync fails', async () => {
     // Someone else moves the branch just before the mount's compare-and-swap of these writes.
     const commit = repo.commit.bind(repo);
