@@ -117,15 +117,20 @@ export class FsReader {
 
   // Not async themselves: the caller then awaits statOf's own promise, and a rejection (ENOENT,
   // an everyday answer) never passes through a promise that has no handler yet.
-  stat(path: PathLike): Promise<Stats> {
-    return this.statOf(path, 'stat', true);
+  /** As node:fs `statSync`: `throwIfNoEntry: false` gives undefined for a missing entry. */
+  stat(path: PathLike, options?: { throwIfNoEntry?: true }): Promise<Stats>;
+  stat(path: PathLike, options: { throwIfNoEntry: false }): Promise<Stats | undefined>;
+  stat(path: PathLike, options?: { throwIfNoEntry?: boolean }): Promise<Stats | undefined> {
+    return this.statOf(path, 'stat', true, options?.throwIfNoEntry !== false);
   }
 
-  lstat(path: PathLike): Promise<Stats> {
-    return this.statOf(path, 'lstat', false);
+  lstat(path: PathLike, options?: { throwIfNoEntry?: true }): Promise<Stats>;
+  lstat(path: PathLike, options: { throwIfNoEntry: false }): Promise<Stats | undefined>;
+  lstat(path: PathLike, options?: { throwIfNoEntry?: boolean }): Promise<Stats | undefined> {
+    return this.statOf(path, 'lstat', false, options?.throwIfNoEntry !== false);
   }
 
-  private async statOf(path: PathLike, syscall: string, follow: boolean): Promise<Stats> {
+  private async statOf(path: PathLike, syscall: string, follow: boolean, throwIfNoEntry: boolean): Promise<Stats | undefined> {
     // Fast path: a plain absolute path needs no link resolution if it exists (only directories
     // can be above an existing key) or if its parent is a directory that lacks it.
     const key = typeof path === 'string' || path instanceof Uint8Array ? plainInfoKey(path) : undefined;
@@ -136,12 +141,24 @@ export class FsReader {
         if (!(follow && info.type === 'symlink')) return new Stats(info);
       } else {
         const end = parentKeyEnd(key);
-        if (end === 1) throw new FsError('ENOENT', syscall, showPath(path));
-        const parent = await this.kv.get(key.subarray(0, end));
-        if (parent !== undefined && decodeInfo(parent).type === 'directory') throw new FsError('ENOENT', syscall, showPath(path));
+        const missing = end === 1 || (await this.isDirectoryKey(key.subarray(0, end)));
+        if (missing) {
+          if (throwIfNoEntry) throw new FsError('ENOENT', syscall, showPath(path));
+          return undefined;
+        }
       }
     }
-    return new Stats((await this.existing(path, syscall, follow)).info);
+    try {
+      return new Stats((await this.existing(path, syscall, follow)).info);
+    } catch (err) {
+      if (!throwIfNoEntry && err instanceof FsError && err.code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  private async isDirectoryKey(key: Uint8Array): Promise<boolean> {
+    const value = await this.kv.get(key);
+    return value !== undefined && decodeInfo(value).type === 'directory';
   }
 
   async exists(path: PathLike): Promise<boolean> {

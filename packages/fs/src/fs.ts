@@ -88,11 +88,16 @@ export class Fs {
   }
 
   // Reads.
-  stat(root: Hash, path: PathLike): Promise<Stats> {
-    return this.reader(root).stat(path);
+  /** As node:fs `statSync`: `throwIfNoEntry: false` gives undefined for a missing entry. */
+  stat(root: Hash, path: PathLike, options?: { throwIfNoEntry?: true }): Promise<Stats>;
+  stat(root: Hash, path: PathLike, options: { throwIfNoEntry: false }): Promise<Stats | undefined>;
+  stat(root: Hash, path: PathLike, options?: { throwIfNoEntry?: boolean }): Promise<Stats | undefined> {
+    return options?.throwIfNoEntry === false ? this.reader(root).stat(path, { throwIfNoEntry: false }) : this.reader(root).stat(path);
   }
-  lstat(root: Hash, path: PathLike): Promise<Stats> {
-    return this.reader(root).lstat(path);
+  lstat(root: Hash, path: PathLike, options?: { throwIfNoEntry?: true }): Promise<Stats>;
+  lstat(root: Hash, path: PathLike, options: { throwIfNoEntry: false }): Promise<Stats | undefined>;
+  lstat(root: Hash, path: PathLike, options?: { throwIfNoEntry?: boolean }): Promise<Stats | undefined> {
+    return options?.throwIfNoEntry === false ? this.reader(root).lstat(path, { throwIfNoEntry: false }) : this.reader(root).lstat(path);
   }
   exists(root: Hash, path: PathLike): Promise<boolean> {
     return this.reader(root).exists(path);

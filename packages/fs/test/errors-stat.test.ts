@@ -51,4 +51,29 @@ describe('stat fast path', () => {
     const err = await fs.stat(root, '/dé/missing').catch((e: unknown) => e as FsError);
     expect(err.message).toBe("ENOENT: no such file or directory, stat '/dé/missing'");
   });
+
+  it('throwIfNoEntry: false gives undefined for a missing entry (as node:fs statSync), other errors still throw', async () => {
+    const fs = newFs();
+    let root = await fs.mkfs();
+    root = await fs.mkdir(root, '/d');
+    root = await fs.writeFile(root, '/d/f', 'xy');
+    root = await fs.symlink(root, '/nowhere', '/dangling');
+    root = await fs.symlink(root, '/d', '/link');
+    const quiet = { throwIfNoEntry: false } as const;
+    for (const p of ['/missing', '/d/missing', '/nodir/x', '/link/missing', text('/d/missing')]) {
+      expect(await fs.lstat(root, p, quiet)).toBeUndefined();
+      expect(await fs.stat(root, p, quiet)).toBeUndefined();
+    }
+    expect(await fs.stat(root, '/dangling', quiet)).toBeUndefined();
+    expect((await fs.lstat(root, '/dangling', quiet))?.isSymbolicLink()).toBe(true);
+    expect((await fs.stat(root, '/link/f', quiet))?.size).toBe(2n);
+    expect((await fs.lstat(root, '/d/f', quiet))?.size).toBe(2n);
+    expect(await codeOf(fs.lstat(root, '/d/f/x', quiet))).toBe('ENOTDIR');
+    // Inside a batch too, seeing the batch's own changes.
+    const b = fs.batch(root);
+    await b.unlink('/d/f');
+    await b.writeFile('/d/g', 'z');
+    expect(await b.lstat('/d/f', quiet)).toBeUndefined();
+    expect((await b.lstat('/d/g', quiet))?.size).toBe(1n);
+  });
 });

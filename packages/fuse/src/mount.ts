@@ -452,20 +452,22 @@ export class CafsMount {
    * lstat of `path`: a file being created or written through the gathered batch is answered
    * from that batch (the kernel asks between create and write), anything else settles first.
    */
-  private statOf(path: string): Promise<Stats> {
+  private statOf(path: string): Promise<Stats | undefined> {
+    // A missing path is an everyday answer (every new name is looked up first): undefined,
+    // not an error built and thrown.
     if (this.readOnly || this.idle) {
       const w = this.where(path);
-      return this.fs.lstat(w.root, w.path);
+      return this.fs.lstat(w.root, w.path, { throwIfNoEntry: false });
     }
     return this.serial(async () => {
       const p = this.pending;
       if (p !== undefined && p.path === path) {
         await this.drain(p);
-        return p.batch.lstat(path);
+        return p.batch.lstat(path, { throwIfNoEntry: false });
       }
       await this.settle();
       const w = this.where(path);
-      return this.fs.lstat(w.root, w.path);
+      return this.fs.lstat(w.root, w.path, { throwIfNoEntry: false });
     });
   }
 
@@ -573,14 +575,14 @@ export class CafsMount {
 
       getattr: (path: string, cb: (err: number, st?: object) => void) => {
         this.statOf(path).then(
-          (st) => cb(0, this.stats(st)),
+          (st) => (st === undefined ? cb(FuseNative.ENOENT) : cb(0, this.stats(st))),
           (err) => cb(toErrno(err)),
         );
       },
 
       fgetattr: (path: string, _fd: number, cb: (err: number, st?: object) => void) => {
         this.statOf(path).then(
-          (st) => cb(0, this.stats(st)),
+          (st) => (st === undefined ? cb(FuseNative.ENOENT) : cb(0, this.stats(st))),
           (err) => cb(toErrno(err)),
         );
       },
