@@ -397,7 +397,9 @@ export class Batch extends FsReader {
         info = this.newInfo('file', checkMode(options.mode ?? 0o644, 'open', path));
         await this.touchDir(r.parentKey);
       }
-      const { size, allocated } = await writeNew(this.txn, this.ctx.blobs, r.key, toPieces(data), options.signal);
+      // An empty file (every create through a mount starts as one) has no extents to write.
+      const empty = data === '' || (data instanceof Uint8Array && data.length === 0);
+      const { size, allocated } = empty ? { size: 0n, allocated: 0n } : await writeNew(this.txn, this.ctx.blobs, r.key, toPieces(data), options.signal);
       const now = this.ctx.now();
       this.put(r.key, { ...info, size, allocated, mtimeNs: mtime ?? now, ctimeNs: now });
     });
