@@ -481,15 +481,11 @@ export class CafsMount {
   }
 
   /** Runs a change: `op` gets the current root and returns the new one. */
-  private change(what: string, op: (root: Hash) => Promise<Hash>): Promise<unknown>;
-  /** ...and gives the attributes of `statPath` after it. */
-  private change(what: string, op: (root: Hash) => Promise<Hash>, statPath: string): Promise<Stats>;
-  private change(what: string, op: (root: Hash) => Promise<Hash>, statPath?: string): Promise<Stats | undefined> {
+  private change(what: string, op: (root: Hash) => Promise<Hash>): Promise<void> {
     if (this.readOnly) return Promise.reject(new FsError('EROFS', what));
     return this.serial(async () => {
       await this.settle();
       await this.advance(await op(this.current), what);
-      return statPath === undefined ? undefined : this.fs.lstat(this.current, statPath);
     });
   }
 
@@ -521,16 +517,53 @@ export class CafsMount {
   }
 
   /** Changes one entry (or a detached file) and gives its attributes after the change. */
-  private async fileChange(path: string, what: string, op: (fs: Fs, root: Hash, path: string) => Promise<Hash>): Promise<Stats> {
-    if (this.readOnly) throw new FsError('EROFS', what, path);
+  private fileChange(path: string, what: string, apply: (b: Batch, path: string) => Promise<void>): Promise<Stats> {
+    if (this.readOnly) return Promise.reject(new FsError('EROFS', what, path));
     const d = this.detached.get(path);
     if (d !== undefined) {
       return this.serial(async () => {
-        d.root = await op(this.fs, d.root, d.path);
+        const b = this.fs.batch(d.root);
+        await apply(b, d.path);
+        d.root = await b.flush();
         return this.fs.lstat(d.root, d.path);
       });
     }
-    return this.change(`${what} ${path}`, (root) => op(this.fs, root, path), path);
+    return this.changeBehind(`${what} ${path}`, path, (b) => apply(b, path));
+  }
+
+  /**
+   * A change answered before its root is made (write-behind, as a local filesystem's metadata
+   * in memory before its journal): `apply` runs on a batch of the current root (its errors, such
+   * as ENOENT or EEXIST, are the answer); once it succeeds, the answer (the attributes of
+   * `path`) goes out, and the batch becomes the mount's next root. Every later request queues
+   * behind that. A root that cannot be made or committed (a store failure, the branch moved by
+   * someone else) is reported by a `writeFailed` event, and the mount follows the branch.
+   */
+  private changeBehind(what: string, path: string, apply: (b: Batch) => Promise<void>): Promise<Stats> {
+    if (this.readOnly) return Promise.reject(new FsError('EROFS', what, path));
+    return new Promise<Stats>((answer, refuse) => {
+      void this.serial(async () => {
+        let b: Batch;
+        try {
+          await this.settle();
+          b = this.fs.batch(this.current);
+          await apply(b);
+          answer(await b.lstat(path));
+        } catch (err) {
+          refuse(err);
+          return;
+        }
+        // fuse-native sends answers from process.nextTick: let it, before making the root.
+        await new Promise<void>((go) => setImmediate(go));
+        try {
+          await this.advance(await b.flush(), what);
+        } catch (err) {
+          // The kernel's caches may hold what never reached a root.
+          this.epoch++;
+          this.emit('writeFailed', { path, error: err instanceof Error ? err : new Error(String(err)) });
+        }
+      });
+    });
   }
 
   /** The caller of the request being dispatched: read it synchronously, first thing in a handler. */
@@ -540,12 +573,12 @@ export class CafsMount {
     return { uid: c.uid, gid: c.gid };
   }
 
-  /** Creates something in a batch on `root` and gives it to `owner` (when not the fs default). */
-  private async createAs(root: Hash, path: string, owner: Caller | undefined, op: (b: Batch) => Promise<void>): Promise<Hash> {
-    const b = this.fs.batch(root);
-    await op(b);
-    if (owner !== undefined) await b.lchown(path, owner.uid, owner.gid);
-    return b.flush();
+  /** Creates something in a batch and gives it to `owner` (when not the fs default). */
+  private createAs(path: string, owner: Caller | undefined, op: (b: Batch) => Promise<void>): (b: Batch) => Promise<void> {
+    return async (b) => {
+      await op(b);
+      if (owner !== undefined) await b.lchown(path, owner.uid, owner.gid);
+    };
   }
 
   private operations() {
@@ -602,7 +635,7 @@ export class CafsMount {
           const w = await this.read(async () => this.where(path));
           const st = await fs.stat(w.root, w.path);
           if (writable && st.isDirectory()) throw new FsError('EISDIR', 'open', path);
-          if (writable && flags & O_TRUNC && st.size > 0n) await this.fileChange(path, 'truncate', (f, r, p2) => f.truncate(r, p2, 0));
+          if (writable && flags & O_TRUNC && st.size > 0n) await this.fileChange(path, 'truncate', (b, p2) => b.truncate(p2, 0));
           const fd = this.nextFd++;
           this.handles.set(fd, { append: (flags & O_APPEND) !== 0, writable, root: w.root, epoch: this.epoch });
           this.emit('opened', { path, fd, flags });
@@ -755,11 +788,11 @@ export class CafsMount {
       },
 
       truncate: (path: string, size: number, cb: (err: number, st?: object) => void) => {
-        cbStat(cb, this.fileChange(path, 'truncate', (f, r, p) => f.truncate(r, p, size)));
+        cbStat(cb, this.fileChange(path, 'truncate', (b, p) => b.truncate(p, size)));
       },
 
       ftruncate: (path: string, _fd: number, size: number, cb: (err: number, st?: object) => void) => {
-        cbStat(cb, this.fileChange(path, 'truncate', (f, r, p) => f.truncate(r, p, size)));
+        cbStat(cb, this.fileChange(path, 'truncate', (b, p) => b.truncate(p, size)));
       },
 
       unlink: (path: string, cb: (err: number) => void) => {
@@ -807,7 +840,7 @@ export class CafsMount {
 
       mkdir: (path: string, mode: number, cb: (err: number, st?: object) => void) => {
         const owner = this.caller();
-        cbStat(cb, this.change(`mkdir ${path}`, (root) => this.createAs(root, path, owner, (b) => b.mkdir(path, { mode: mode & 0o7777 })), path));
+        cbStat(cb, this.changeBehind(`mkdir ${path}`, path, this.createAs(path, owner, (b) => b.mkdir(path, { mode: mode & 0o7777 }))));
       },
 
       mknod: (path: string, mode: number, _dev: number, cb: (err: number, st?: object) => void) => {
@@ -820,10 +853,10 @@ export class CafsMount {
         const perm = mode & 0o7777;
         cbStat(
           cb,
-          this.change(
+          this.changeBehind(
             `mknod ${path}`,
-            (root) => this.createAs(root, path, owner, (b) => (type === 'file' ? b.writeFile(path, new Uint8Array(0), { mode: perm, flag: 'wx' }) : b.mknod(path, type, perm))),
             path,
+            this.createAs(path, owner, (b) => (type === 'file' ? b.writeFile(path, new Uint8Array(0), { mode: perm, flag: 'wx' }) : b.mknod(path, type, perm))),
           ).then((st) => {
             this.emit('created', { path });
             return st;
@@ -837,7 +870,7 @@ export class CafsMount {
 
       symlink: (target: string, path: string, cb: (err: number, st?: object) => void) => {
         const owner = this.caller();
-        cbStat(cb, this.change(`symlink ${path}`, (root) => this.createAs(root, path, owner, (b) => b.symlink(target, path)), path));
+        cbStat(cb, this.changeBehind(`symlink ${path}`, path, this.createAs(path, owner, (b) => b.symlink(target, path))));
       },
 
       readlink: (path: string, cb: (err: number, target?: string) => void) => {
@@ -848,20 +881,20 @@ export class CafsMount {
       },
 
       chmod: (path: string, mode: number, cb: (err: number, st?: object) => void) => {
-        cbStat(cb, this.fileChange(path, 'chmod', (f, r, p) => f.chmod(r, p, mode & 0o7777)));
+        cbStat(cb, this.fileChange(path, 'chmod', (b, p) => b.chmod(p, mode & 0o7777)));
       },
 
       chown: (path: string, uid: number, gid: number, cb: (err: number, st?: object) => void) => {
         const u = uid === 0xffffffff ? -1 : uid;
         const g = gid === 0xffffffff ? -1 : gid;
-        cbStat(cb, this.fileChange(path, 'chown', (f, r, p) => f.lchown(r, p, u, g)));
+        cbStat(cb, this.fileChange(path, 'chown', (b, p) => b.lchown(p, u, g)));
       },
 
       utimens: (path: string, _atime: Timespec | number, mtime: Timespec | number, cb: (err: number, st?: object) => void) => {
         // cafs's fs keeps no access time: only the modification time is stored.
         const ns = mtimeNs(mtime);
         if (ns === undefined) return cb(0);
-        cbStat(cb, this.fileChange(path, 'utimens', (f, r, p) => f.lutimes(r, p, ns, ns)));
+        cbStat(cb, this.fileChange(path, 'utimens', (b, p) => b.lutimes(p, ns, ns)));
       },
 
       setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, cb: (err: number) => void) => {
@@ -870,7 +903,7 @@ export class CafsMount {
         const v = new Uint8Array(value.length);
         v.set(value);
         const fl = flags & XATTR_CREATE ? 'create' : flags & XATTR_REPLACE ? 'replace' : undefined;
-        cb0(cb, this.fileChange(path, 'setxattr', (f, r, p) => f.setxattr(r, p, name, v, fl === undefined ? {} : { flags: fl })));
+        cb0(cb, this.fileChange(path, 'setxattr', (b, p) => b.setxattr(p, name, v, fl === undefined ? {} : { flags: fl })));
       },
 
       getxattr: (path: string, name: string, _position: number, cb: (err: number, value?: Buffer) => void) => {
@@ -905,7 +938,7 @@ export class CafsMount {
 
       removexattr: (path: string, name: string, cb: (err: number) => void) => {
         if (path === '/' && name === ROOT_XATTR) return cb(FuseNative.EPERM);
-        cb0(cb, this.fileChange(path, 'removexattr', (f, r, p) => f.removexattr(r, p, name)));
+        cb0(cb, this.fileChange(path, 'removexattr', (b, p) => b.removexattr(p, name)));
       },
     };
   }

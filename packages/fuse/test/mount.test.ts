@@ -302,7 +302,7 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     const commit = repo.commit.bind(repo);
     let interfere: string | undefined;
     repo.commit = async (branch, root, message, options) => {
-      if (interfere !== undefined && message === `write ${interfere}`) {
+      if (interfere !== undefined && (message === `write ${interfere}` || message === interfere)) {
         interfere = undefined;
         const head = await repo.head(branch);
         const theirs = await repo.fs.writeFile((await repo.readCommit(head)).root, '/theirs', 'x');
@@ -322,6 +322,14 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
       // The mount follows the branch: their file is there, the refused one is not.
       expect(await ok(`cat '${mnt}/theirs'`)).toBe('x');
       expect((await sh(`test -e '${mnt}/late'`)).code).not.toBe(0);
+      // A change of attributes is answered before its root too (chmod succeeds), then refused.
+      await ok(`printf y > '${mnt}/late2'`);
+      interfere = 'chmod /late2';
+      await ok(`chmod 600 '${mnt}/late2'`);
+      await m.currentRoot();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(failed).toEqual(['/late ERR_CONFLICT', '/late2 ERR_CONFLICT']);
+      expect((await repo.fs.stat(await m.currentRoot(), '/late2')).mode & 0o777).toBe(0o644);
       // fsync waits for the root: the failure is its answer.
       interfere = '/synced';
       const r = await sh(`dd if=/dev/zero of='${mnt}/synced' bs=1k count=4 conv=fsync`);
