@@ -109,6 +109,9 @@ interface Pending {
   error: unknown;
 }
 
+/** A turn of the event loop: answers queued with process.nextTick go out, new requests come in. */
+const nextTurn = (): Promise<void> => new Promise((go) => setImmediate(go));
+
 /** Paths whose kernel page cache is known to match the tree (bounded; cleared when full). */
 const CACHEABLE_PATHS = 100_000;
 
@@ -146,6 +149,11 @@ export class CafsMount {
   /** Operations queued or running in `queue`. */
   private busy = 0;
   private pending: Pending | undefined;
+  /**
+   * A batch whose requests have all been answered while its root is being made: lookups and
+   * getattr read it meanwhile instead of waiting (the next file's lookups overlap the root).
+   */
+  private behind: Batch | undefined;
   private handles = new Map<number, Handle>();
   private nextFd = 1;
   private detached = new Map<string, Detached>();
@@ -377,12 +385,16 @@ export class CafsMount {
     this.pending = undefined;
     try {
       await this.drain(p);
+      this.behind = p.batch;
+      await nextTurn();
       const root = await p.batch.flush();
       await this.advance(root, `write ${p.path}`);
     } catch (err) {
       // The kernel's page cache may hold what never reached a root.
       this.epoch++;
       throw err;
+    } finally {
+      this.behind = undefined;
     }
     this.emit('written', { path: p.path, root: this.current });
   }
@@ -459,6 +471,9 @@ export class CafsMount {
       const w = this.where(path);
       return this.fs.lstat(w.root, w.path, { throwIfNoEntry: false });
     }
+    // Requests queued behind the root being made have not been answered: reading the state
+    // before them is a valid order.
+    if (this.behind !== undefined && !this.detached.has(path)) return this.behind.lstat(path, { throwIfNoEntry: false });
     return this.serial(async () => {
       const p = this.pending;
       if (p !== undefined && p.path === path) {
@@ -554,13 +569,16 @@ export class CafsMount {
           return;
         }
         // fuse-native sends answers from process.nextTick: let it, before making the root.
-        await new Promise<void>((go) => setImmediate(go));
+        this.behind = b;
+        await nextTurn();
         try {
           await this.advance(await b.flush(), what);
         } catch (err) {
           // The kernel's caches may hold what never reached a root.
           this.epoch++;
           this.emit('writeFailed', { path, error: err instanceof Error ? err : new Error(String(err)) });
+        } finally {
+          this.behind = undefined;
         }
       });
     });
