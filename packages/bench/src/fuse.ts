@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { mount } from '@cafs/fuse';
 import { Repo } from '@cafs/repo';
 import { mountMinimal } from './fuse-minimal.js';
-import { UsageError, fmt, loadAverage, median, progress } from './table.js';
+import { UsageError, cpuMark, fmt, loadAverage, median, progress, stealShare } from './table.js';
 
 interface FuseBenchConfig {
   /** Size of each sequential file, MiB (the issue asks 1 GiB; 256 MiB keeps the suite short). */
@@ -188,6 +188,7 @@ export async function runFuse(args: readonly string[]): Promise<void> {
     // A shorter, uncounted round first: both FUSE servers run in this process, and its JIT
     // compiles their code during the first thousands of requests (a mount is a long-lived server).
     for (const name of names) await targets[name]!(`warm-up ${name}`);
+    const measured = cpuMark();
     for (let round = 0; round < cfg.rounds; round++) {
       for (let j = 0; j < names.length; j++) {
         const name = names[(round + j) % names.length]!;
@@ -201,6 +202,10 @@ export async function runFuse(args: readonly string[]): Promise<void> {
     const cafs = med(results.cafs!);
     printTable(cfg, cafs, minimal, tmpfs);
     console.log(`load average at end: ${loadAverage()}`);
+    const steal = stealShare(measured);
+    if (steal !== undefined) {
+      console.log(`CPU time the hypervisor took from this machine during the rounds (steal): ${(100 * steal).toFixed(0)}%${steal > 0.05 ? ' (the figures are skewed; compare runs with little steal)' : ''}`);
+    }
   } finally {
     await rm(WORK, { recursive: true, force: true });
   }

@@ -76,6 +76,8 @@ export interface CpuMark {
   machineBusy: number;
   /** CPU time of this process (all threads) in seconds. */
   own: number;
+  /** Time the hypervisor ran something else while this machine's CPUs wanted to run (steal), seconds. */
+  steal: number;
 }
 
 const USER_HZ = 100; // /proc/stat ticks per second on Linux
@@ -86,7 +88,7 @@ export function cpuMark(): CpuMark | undefined {
     const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
     const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!; // user nice system irq softirq steal
     const u = process.cpuUsage();
-    return { wallMs: performance.now(), machineBusy: busy / USER_HZ, own: (u.user + u.system) / 1e6 };
+    return { wallMs: performance.now(), machineBusy: busy / USER_HZ, own: (u.user + u.system) / 1e6, steal: f[7]! / USER_HZ };
   } catch {
     return undefined;
   }
@@ -99,6 +101,17 @@ export function othersShare(from: CpuMark | undefined): number | undefined {
   const capacity = ((to.wallMs - from.wallMs) / 1000) * os.cpus().length;
   const others = to.machineBusy - from.machineBusy - (to.own - from.own);
   return capacity > 0 ? Math.min(1, Math.max(0, others / capacity)) : undefined;
+}
+
+/**
+ * Share of the machine's CPU capacity the hypervisor gave to others since `from` (steal time:
+ * on a shared virtual machine it slows everything, latency-bound work most).
+ */
+export function stealShare(from: CpuMark | undefined): number | undefined {
+  const to = cpuMark();
+  if (from === undefined || to === undefined) return undefined;
+  const capacity = ((to.wallMs - from.wallMs) / 1000) * os.cpus().length;
+  return capacity > 0 ? Math.min(1, Math.max(0, (to.steal - from.steal) / capacity)) : undefined;
 }
 
 /**
