@@ -286,10 +286,19 @@ export class Batch extends FsReader {
   private queue: Promise<unknown> = Promise.resolve();
   private flushed = false;
 
-  constructor(ctx: FsContext, root: Hash) {
-    const txn = new Txn(ctx.tree, root);
+  constructor(ctx: FsContext, root: Hash | Txn) {
+    const txn = root instanceof Txn ? root : new Txn(ctx.tree, root);
     super(ctx, txn);
     this.txn = txn;
+  }
+
+  /**
+   * A batch on top of this one's operations so far: it sees them, and its own `flush` gives the
+   * root of its operations applied to this batch's root, so this batch must be flushed first.
+   * For answering a change right away while the change before it is still becoming a root.
+   */
+  fork(): Batch {
+    return new Batch(this.ctx, this.txn.fork());
   }
 
   /** Runs `op` after every operation queued before it. */

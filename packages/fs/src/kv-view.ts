@@ -49,15 +49,37 @@ function inRange(key: Uint8Array, range: Range): boolean {
  */
 export class Txn implements KvReader {
   readonly tree: Tree;
+  /** The root under the overlay (for a forked Txn: its parent's root, once that is flushed). */
   readonly base: Hash;
   /** Overlay: a value, or undefined for a deleted key. */
   private readonly writes: SortedMap = new BTree<Uint8Array, Uint8Array | undefined>(undefined, compareBytes);
   /** Ranges [lo, hi) deleted from the base (writes made after a delete live in `writes`). */
   private readonly deleted: { lo: Uint8Array; hi: Uint8Array }[] = [];
+  /** The root `flush` gave. */
+  private flushedRoot: Hash | undefined;
 
-  constructor(tree: Tree, base: Hash) {
+  /** `parent`: a Txn this one is layered on (see `fork`); reads fall through to it. */
+  constructor(tree: Tree, base: Hash, private readonly parent?: Txn) {
     this.tree = tree;
     this.base = base;
+  }
+
+  /** A Txn over this one's current state; it flushes onto this one's root (flush this one first). */
+  fork(): Txn {
+    return new Txn(this.tree, this.base, this);
+  }
+
+  private below(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.parent !== undefined && this.parent.flushedRoot === undefined ? this.parent.get(key) : this.tree.get(this.underRoot(), key);
+  }
+
+  private underEntries(range: Range): AsyncIterable<Entry> {
+    return this.parent !== undefined && this.parent.flushedRoot === undefined ? this.parent.entries(range) : this.tree.entries(this.underRoot(), range);
+  }
+
+  /** The root below the overlay: the parent's flushed root, or the base. */
+  private underRoot(): Hash {
+    return this.parent?.flushedRoot ?? this.base;
   }
 
   get dirty(): boolean {
@@ -72,7 +94,7 @@ export class Txn implements KvReader {
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     if (this.writes.has(key)) return this.writes.get(key);
     if (this.deleted.length > 0 && this.deletedInBase(key)) return undefined;
-    return this.tree.get(this.base, key);
+    return this.below(key);
   }
 
   async *entries(range: Range): AsyncGenerator<Entry> {
@@ -84,7 +106,7 @@ export class Txn implements KvReader {
       if (inRange(k, range)) over.push([k, v]);
     }
     let i = 0;
-    for await (const e of this.tree.entries(this.base, range)) {
+    for await (const e of this.underEntries(range)) {
       while (i < over.length && compareBytes(over[i]![0], e.key) < 0) {
         const [k, v] = over[i++]!;
         if (v !== undefined) yield { key: k, value: v };
@@ -119,13 +141,15 @@ export class Txn implements KvReader {
 
   /** Applies everything to the tree and returns the new root. */
   async flush(options: { signal?: AbortSignal | undefined } = {}): Promise<Hash> {
-    let root = this.base;
+    if (this.parent !== undefined && this.parent.flushedRoot === undefined) throw new Error('a forked Txn flushes after its parent');
+    let root = this.underRoot();
     for (const r of this.deleted) root = await this.tree.deleteRange(root, { gte: r.lo, lt: r.hi }, options);
     const edits: Edit[] = [];
     for (const [key, value] of this.writes.entries()) {
       edits.push(value === undefined ? { type: 'del', key } : { type: 'put', key, value });
     }
     if (edits.length > 0) root = await this.tree.mutate(root, edits, options);
+    this.flushedRoot = root;
     return root;
   }
 }

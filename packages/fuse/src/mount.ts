@@ -558,30 +558,60 @@ export class CafsMount {
     if (this.readOnly) return Promise.reject(new FsError('EROFS', what, path));
     return new Promise<Stats>((answer, refuse) => {
       void this.serial(async () => {
+        // Gathered writes (all answered already) become their own root after this change is
+        // answered: the change goes on a fork of their batch (tar's futimens after its writes).
+        const gathered = this.pending;
         let b: Batch;
         try {
-          await this.settle();
-          b = this.fs.batch(this.current);
-          await apply(b);
-          answer(await b.lstat(path));
+          if (gathered !== undefined) {
+            this.pending = undefined;
+            await this.drain(gathered);
+            b = gathered.batch.fork();
+          } else b = this.fs.batch(this.current);
         } catch (err) {
           refuse(err);
           return;
         }
-        // fuse-native sends answers from process.nextTick: let it, before making the root.
-        this.behind = b;
+        let applied = false;
+        try {
+          await apply(b);
+          answer(await b.lstat(path));
+          applied = true;
+        } catch (err) {
+          refuse(err);
+          if (gathered === undefined) return;
+        }
+        // fuse-native sends answers from process.nextTick: let it, before making the roots.
+        this.behind = applied ? b : gathered!.batch;
         await nextTurn();
         try {
-          await this.advance(await b.flush(), what);
+          if (gathered !== undefined) {
+            try {
+              await this.advance(await gathered.batch.flush(), `write ${gathered.path}`);
+            } catch (err) {
+              const h = this.handles.get(gathered.fd);
+              if (h !== undefined) h.writeError = err;
+              this.failedBehind(gathered.path, err);
+              if (applied) this.failedBehind(path, err);
+              return;
+            }
+            this.emit('written', { path: gathered.path, root: this.current });
+          }
+          if (applied) await this.advance(await b.flush(), what);
         } catch (err) {
-          // The kernel's caches may hold what never reached a root.
-          this.epoch++;
-          this.emit('writeFailed', { path, error: err instanceof Error ? err : new Error(String(err)) });
+          this.failedBehind(path, err);
         } finally {
           this.behind = undefined;
         }
       });
     });
+  }
+
+  /** A root that could not be made after its request was answered. */
+  private failedBehind(path: string, err: unknown): void {
+    // The kernel's caches may hold what never reached a root.
+    this.epoch++;
+    this.emit('writeFailed', { path, error: err instanceof Error ? err : new Error(String(err)) });
   }
 
   /** The caller of the request being dispatched: read it synchronously, first thing in a handler. */
