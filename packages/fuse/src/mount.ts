@@ -807,7 +807,7 @@ export class CafsMount {
         cb(0);
         this.serial(() => this.settle()).catch((err: unknown) => {
           h.writeError = err;
-          this.emit('writeFailed', { path, error: err instanceof Error ? err : new Error(String(err)) });
+          this.failedBehind(path, err);
         });
       },
 
