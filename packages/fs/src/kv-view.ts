@@ -1,6 +1,7 @@
 // Reading the key-value tree of a root, and a transaction that layers writes over it.
 import btreeModule from 'sorted-btree';
 import { bytesToHex, compareBytes, type Entry, type Hash, type Tree, type Edit } from '@cafs/kv';
+import { FsError } from './errors.js';
 
 // A CommonJS module with `exports.default`: Node hands ESM the exports object, bundlers
 // (vitest, browsers) often the default export itself.
@@ -49,7 +50,7 @@ function inRange(key: Uint8Array, range: Range): boolean {
  */
 export class Txn implements KvReader {
   readonly tree: Tree;
-  /** The root under the overlay (for a forked Txn: its parent's root, once that is flushed). */
+  /** The root under the overlay (a forked Txn reads its parent instead, then its flushed root). */
   readonly base: Hash;
   /** Overlay: a value, or undefined for a deleted key. */
   private readonly writes: SortedMap = new BTree<Uint8Array, Uint8Array | undefined>(undefined, compareBytes);
@@ -69,12 +70,17 @@ export class Txn implements KvReader {
     return new Txn(this.tree, this.base, this);
   }
 
+  /** The parent, while its operations are not yet a root: reads go through it. */
+  private get unflushedParent(): Txn | undefined {
+    return this.parent?.flushedRoot === undefined ? this.parent : undefined;
+  }
+
   private below(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.parent !== undefined && this.parent.flushedRoot === undefined ? this.parent.get(key) : this.tree.get(this.underRoot(), key);
+    return this.unflushedParent?.get(key) ?? this.tree.get(this.underRoot(), key);
   }
 
   private underEntries(range: Range): AsyncIterable<Entry> {
-    return this.parent !== undefined && this.parent.flushedRoot === undefined ? this.parent.entries(range) : this.tree.entries(this.underRoot(), range);
+    return this.unflushedParent?.entries(range) ?? this.tree.entries(this.underRoot(), range);
   }
 
   /** The root below the overlay: the parent's flushed root, or the base. */
@@ -141,7 +147,7 @@ export class Txn implements KvReader {
 
   /** Applies everything to the tree and returns the new root. */
   async flush(options: { signal?: AbortSignal | undefined } = {}): Promise<Hash> {
-    if (this.parent !== undefined && this.parent.flushedRoot === undefined) throw new Error('a forked Txn flushes after its parent');
+    if (this.unflushedParent !== undefined) throw new FsError('EINVAL', 'flush', undefined, 'a forked batch flushes after its parent');
     let root = this.underRoot();
     for (const r of this.deleted) root = await this.tree.deleteRange(root, { gte: r.lo, lt: r.hi }, options);
     const edits: Edit[] = [];

@@ -74,7 +74,7 @@ export interface MountEvents {
   root: [{ root: Hash; what: string }];
   /** A collection the `gc` option ran (or why it failed: the mount goes on). */
   collected: [{ blobsDeleted: number; bytesDeleted: number; durationMs: number } | { error: Error }];
-  /** Writes that could not become a root after the file's close() had returned (see flush). */
+  /** A change (or a file's writes) whose root could not be made after its request was answered. */
   writeFailed: [{ path: string; error: Error }];
   unmounted: [];
 }
@@ -387,8 +387,7 @@ export class CafsMount {
       await this.drain(p);
       this.behind = p.batch;
       await nextTurn();
-      const root = await p.batch.flush();
-      await this.advance(root, `write ${p.path}`);
+      await this.rootGathered(p);
     } catch (err) {
       // The kernel's page cache may hold what never reached a root.
       this.epoch++;
@@ -396,6 +395,11 @@ export class CafsMount {
     } finally {
       this.behind = undefined;
     }
+  }
+
+  /** Makes a drained gathered batch the mount's next root, and says so. */
+  private async rootGathered(p: Pending): Promise<void> {
+    await this.advance(await p.batch.flush(), `write ${p.path}`);
     this.emit('written', { path: p.path, root: this.current });
   }
 
@@ -461,8 +465,8 @@ export class CafsMount {
   }
 
   /**
-   * lstat of `path`: a file being created or written through the gathered batch is answered
-   * from that batch (the kernel asks between create and write), anything else settles first.
+   * lstat of `path`, never settling: from the gathered batch if there is one, the batch being
+   * made a root, or the current root.
    */
   private statOf(path: string): Promise<Stats | undefined> {
     // A missing path is an everyday answer (every new name is looked up first): undefined,
@@ -474,13 +478,14 @@ export class CafsMount {
     // Requests queued behind the root being made have not been answered: reading the state
     // before them is a valid order.
     if (this.behind !== undefined && !this.detached.has(path)) return this.behind.lstat(path, { throwIfNoEntry: false });
+    // Gathered writes were all answered: any path reads their batch, without making it a root
+    // (a lookup between a file's create and its writes does not split them into two roots).
     return this.serial(async () => {
       const p = this.pending;
-      if (p !== undefined && p.path === path) {
+      if (p !== undefined && !this.detached.has(path)) {
         await this.drain(p);
         return p.batch.lstat(path, { throwIfNoEntry: false });
       }
-      await this.settle();
       const w = this.where(path);
       return this.fs.lstat(w.root, w.path, { throwIfNoEntry: false });
     });
@@ -587,7 +592,7 @@ export class CafsMount {
         try {
           if (gathered !== undefined) {
             try {
-              await this.advance(await gathered.batch.flush(), `write ${gathered.path}`);
+              await this.rootGathered(gathered);
             } catch (err) {
               const h = this.handles.get(gathered.fd);
               if (h !== undefined) h.writeError = err;
@@ -595,7 +600,6 @@ export class CafsMount {
               if (applied) this.failedBehind(path, err);
               return;
             }
-            this.emit('written', { path: gathered.path, root: this.current });
           }
           if (applied) await this.advance(await b.flush(), what);
         } catch (err) {
