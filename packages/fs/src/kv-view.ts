@@ -50,8 +50,8 @@ function inRange(key: Uint8Array, range: Range): boolean {
  */
 export class Txn implements KvReader {
   readonly tree: Tree;
-  /** The root under the overlay (a forked Txn reads its parent instead, then its flushed root). */
-  readonly base: Hash;
+  /** The root under the overlay (a forked Txn reads its parent instead, then the parent's root). */
+  private base: Hash;
   /** Overlay: a value, or undefined for a deleted key. */
   private readonly writes: SortedMap = new BTree<Uint8Array, Uint8Array | undefined>(undefined, compareBytes);
   /** Ranges [lo, hi) deleted from the base (writes made after a delete live in `writes`). */
@@ -60,7 +60,7 @@ export class Txn implements KvReader {
   private flushedRoot: Hash | undefined;
 
   /** `parent`: a Txn this one is layered on (see `fork`); reads fall through to it. */
-  constructor(tree: Tree, base: Hash, private readonly parent?: Txn) {
+  constructor(tree: Tree, base: Hash, private parent?: Txn) {
     this.tree = tree;
     this.base = base;
   }
@@ -72,20 +72,21 @@ export class Txn implements KvReader {
 
   /** The parent, while its operations are not yet a root: reads go through it. */
   private get unflushedParent(): Txn | undefined {
-    return this.parent?.flushedRoot === undefined ? this.parent : undefined;
+    const p = this.parent;
+    if (p?.flushedRoot === undefined) return p;
+    // Flushed: its root is this one's base from now on. Letting go of it keeps a chain of forks
+    // (each forked from the one before) from holding every earlier overlay in memory.
+    this.base = p.flushedRoot;
+    this.parent = undefined;
+    return undefined;
   }
 
   private below(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.unflushedParent?.get(key) ?? this.tree.get(this.underRoot(), key);
+    return this.unflushedParent?.get(key) ?? this.tree.get(this.base, key);
   }
 
   private underEntries(range: Range): AsyncIterable<Entry> {
-    return this.unflushedParent?.entries(range) ?? this.tree.entries(this.underRoot(), range);
-  }
-
-  /** The root below the overlay: the parent's flushed root, or the base. */
-  private underRoot(): Hash {
-    return this.parent?.flushedRoot ?? this.base;
+    return this.unflushedParent?.entries(range) ?? this.tree.entries(this.base, range);
   }
 
   get dirty(): boolean {
@@ -148,7 +149,7 @@ export class Txn implements KvReader {
   /** Applies everything to the tree and returns the new root. */
   async flush(options: { signal?: AbortSignal | undefined } = {}): Promise<Hash> {
     if (this.unflushedParent !== undefined) throw new FsError('EINVAL', 'flush', undefined, 'a forked batch flushes after its parent');
-    let root = this.underRoot();
+    let root = this.base;
     for (const r of this.deleted) root = await this.tree.deleteRange(root, { gte: r.lo, lt: r.hi }, options);
     const edits: Edit[] = [];
     for (const [key, value] of this.writes.entries()) {
