@@ -101,6 +101,8 @@ interface Pending {
   path: string;
   fd: number;
   batch: Batch;
+  /** The unmade root this batch was forked from (see RootJob.after). */
+  after: RootJob | undefined;
   /** Sequential writes not yet handed to the batch (see write-run.ts). */
   run: WriteRun | undefined;
   /** The run being written into the batch while the next one gathers (at most one). */
@@ -108,6 +110,29 @@ interface Pending {
   /** Why a run could not be written: reported by the next write, fsync or close. */
   error: unknown;
 }
+
+/**
+ * A change that was answered and whose root is not made yet. Each is made in order by
+ * `makeRoots`, between requests; the next change is applied to a fork of the newest one's batch.
+ */
+interface RootJob {
+  batch: Batch;
+  what: string;
+  /** The path a failure is reported for. */
+  path: string;
+  /** The job whose batch this one's was forked from: if it fails, this one fails too. */
+  after: RootJob | undefined;
+  /** Gathered writes through this descriptor: a failure is also reported by its next fsync or close. */
+  fd: number | undefined;
+  /** Why the root could not be made or committed. */
+  error: unknown;
+  /** Resolves once the root is made (or has failed). */
+  done: Promise<void>;
+  finish: () => void;
+}
+
+/** Answered changes whose roots are not made yet, at most: beyond, requests wait for the oldest. */
+const MAX_UNMADE_ROOTS = 8;
 
 /** A turn of the event loop: answers queued with process.nextTick go out, new requests come in. */
 const nextTurn = (): Promise<void> => new Promise((go) => setImmediate(go));
@@ -150,10 +175,11 @@ export class CafsMount {
   private busy = 0;
   private pending: Pending | undefined;
   /**
-   * A batch whose requests have all been answered while its root is being made: lookups and
-   * getattr read it meanwhile instead of waiting (the next file's lookups overlap the root).
+   * Answered changes whose roots are being made, oldest first (write-behind): requests do not
+   * wait for them; they read and change the newest one's batch (see `newBatch`).
    */
-  private behind: Batch | undefined;
+  private jobs: RootJob[] = [];
+  private makingRoots = false;
   private handles = new Map<number, Handle>();
   private nextFd = 1;
   private detached = new Map<string, Detached>();
@@ -321,9 +347,9 @@ export class CafsMount {
     return r;
   }
 
-  /** Nothing queued or running and no gathered writes: a read may go straight to the tree. */
+  /** Nothing queued or running, no gathered writes and no root to make: reads go straight to the tree. */
   private get idle(): boolean {
-    return this.busy === 0 && this.pending === undefined;
+    return this.busy === 0 && this.pending === undefined && this.jobs.length === 0;
   }
 
   private remember(root: Hash): void {
@@ -378,29 +404,74 @@ export class CafsMount {
     }
   }
 
-  /** Applies the gathered writes, if any. Runs inside the queue. */
+  /** Applies the gathered writes and waits until every answered change is a root. Runs inside the queue. */
   private async settle(): Promise<void> {
+    await this.seal();
+    await this.rootsMade();
+  }
+
+  /** Resolves once every change answered so far is a root (or has failed). */
+  private rootsMade(): Promise<void> {
+    return this.jobs[this.jobs.length - 1]?.done ?? Promise.resolve();
+  }
+
+  /** Hands the gathered writes, if any, to the root maker. Runs inside the queue. */
+  private async seal(): Promise<void> {
     const p = this.pending;
     if (p === undefined) return;
     this.pending = undefined;
-    try {
-      await this.drain(p);
-      this.behind = p.batch;
-      await nextTurn();
-      await this.rootGathered(p);
-    } catch (err) {
-      // The kernel's page cache may hold what never reached a root.
-      this.epoch++;
-      throw err;
-    } finally {
-      this.behind = undefined;
+    await this.drain(p);
+    this.enqueue(p.batch, p.after, `write ${p.path}`, p.path, p.fd);
+  }
+
+  /** A batch over the newest state: a fork of the newest unmade root's batch, if there is one. */
+  private newBatch(): { batch: Batch; after: RootJob | undefined } {
+    const tip = this.jobs[this.jobs.length - 1];
+    return tip === undefined ? { batch: this.fs.batch(this.current), after: undefined } : { batch: tip.batch.fork(), after: tip };
+  }
+
+  /** Waits while too many answered changes have no root yet. Runs inside the queue. */
+  private async roomForChange(): Promise<void> {
+    while (this.jobs.length >= MAX_UNMADE_ROOTS) await this.jobs[0]!.done;
+  }
+
+  /** `batch` (answered already) becomes a root after those before it. */
+  private enqueue(batch: Batch, after: RootJob | undefined, what: string, path: string, fd?: number): void {
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.jobs.push({ batch, what, path, after, fd, error: undefined, done, finish });
+    if (!this.makingRoots) {
+      this.makingRoots = true;
+      void this.makeRoots();
     }
   }
 
-  /** Makes a drained gathered batch the mount's next root, and says so. */
-  private async rootGathered(p: Pending): Promise<void> {
-    await this.advance(await p.batch.flush(), `write ${p.path}`);
-    this.emit('written', { path: p.path, root: this.current });
+  /**
+   * Makes the answered changes' roots in order, outside the request queue: each step waits a
+   * turn of the event loop first, so answers go out and new requests are served in between.
+   */
+  private async makeRoots(): Promise<void> {
+    while (this.jobs.length > 0) {
+      const job = this.jobs[0]!;
+      try {
+        await nextTurn();
+        if (job.after?.error !== undefined) throw job.after.error;
+        const root = await job.batch.flush();
+        await nextTurn();
+        await this.advance(root, job.what);
+        if (job.fd !== undefined) this.emit('written', { path: job.path, root: this.current });
+      } catch (err) {
+        job.error = err;
+        if (job.fd !== undefined) {
+          const h = this.handles.get(job.fd);
+          if (h !== undefined) h.writeError = err;
+        }
+        this.failedBehind(job.path, err);
+      }
+      this.jobs.shift();
+      job.finish();
+    }
+    this.makingRoots = false;
   }
 
   /** Hands the gathered run of writes to the batch and waits until everything gathered is in it. */
@@ -465,19 +536,13 @@ export class CafsMount {
   }
 
   /**
-   * lstat of `path`, never settling: from the gathered batch if there is one, the batch being
-   * made a root, or the current root.
+   * lstat of `path`, never waiting for a root: from the gathered batch if there is one, else the
+   * newest answered change's batch, else the current root.
    */
   private statOf(path: string): Promise<Stats | undefined> {
     // A missing path is an everyday answer (every new name is looked up first): undefined,
     // not an error built and thrown.
-    if (this.readOnly || this.idle) {
-      const w = this.where(path);
-      return this.fs.lstat(w.root, w.path, { throwIfNoEntry: false });
-    }
-    // Requests queued behind the root being made have not been answered: reading the state
-    // before them is a valid order.
-    if (this.behind !== undefined && !this.detached.has(path)) return this.behind.lstat(path, { throwIfNoEntry: false });
+    if (this.readOnly || (this.busy === 0 && this.pending === undefined)) return this.lstatNewest(path);
     // Gathered writes were all answered: any path reads their batch, without making it a root
     // (a lookup between a file's create and its writes does not split them into two roots).
     return this.serial(async () => {
@@ -486,9 +551,16 @@ export class CafsMount {
         await this.drain(p);
         return p.batch.lstat(path, { throwIfNoEntry: false });
       }
-      const w = this.where(path);
-      return this.fs.lstat(w.root, w.path, { throwIfNoEntry: false });
+      return this.lstatNewest(path);
     });
+  }
+
+  /** lstat in the newest answered state (no gathered writes): the newest unmade root's batch, or the tree. */
+  private lstatNewest(path: string): Promise<Stats | undefined> {
+    const tip = this.jobs[this.jobs.length - 1];
+    if (tip !== undefined && !this.detached.has(path)) return tip.batch.lstat(path, { throwIfNoEntry: false });
+    const w = this.where(path);
+    return this.fs.lstat(w.root, w.path, { throwIfNoEntry: false });
   }
 
   /** Runs a read against the current state (after gathered writes). */
@@ -553,61 +625,24 @@ export class CafsMount {
 
   /**
    * A change answered before its root is made (write-behind, as a local filesystem's metadata
-   * in memory before its journal): `apply` runs on a batch of the current root (its errors, such
+   * in memory before its journal): `apply` runs on a batch of the newest state (its errors, such
    * as ENOENT or EEXIST, are the answer); once it succeeds, the answer (the attributes of
-   * `path`) goes out, and the batch becomes the mount's next root. Every later request queues
-   * behind that. A root that cannot be made or committed (a store failure, the branch moved by
-   * someone else) is reported by a `writeFailed` event, and the mount follows the branch.
+   * `path`) goes out, and the batch becomes the mount's next root, made between later requests
+   * (see `makeRoots`). A root that cannot be made or committed (a store failure, the branch
+   * moved by someone else) is reported by a `writeFailed` event, and the mount follows the branch.
    */
   private changeBehind(what: string, path: string, apply: (b: Batch) => Promise<void>): Promise<Stats> {
     if (this.readOnly) return Promise.reject(new FsError('EROFS', what, path));
-    return new Promise<Stats>((answer, refuse) => {
-      void this.serial(async () => {
-        // Gathered writes (all answered already) become their own root after this change is
-        // answered: the change goes on a fork of their batch (tar's futimens after its writes).
-        const gathered = this.pending;
-        let b: Batch;
-        try {
-          if (gathered !== undefined) {
-            this.pending = undefined;
-            await this.drain(gathered);
-            b = gathered.batch.fork();
-          } else b = this.fs.batch(this.current);
-        } catch (err) {
-          refuse(err);
-          return;
-        }
-        let applied = false;
-        try {
-          await apply(b);
-          answer(await b.lstat(path));
-          applied = true;
-        } catch (err) {
-          refuse(err);
-          if (gathered === undefined) return;
-        }
-        // fuse-native sends answers from process.nextTick: let it, before making the roots.
-        this.behind = applied ? b : gathered!.batch;
-        await nextTurn();
-        try {
-          if (gathered !== undefined) {
-            try {
-              await this.rootGathered(gathered);
-            } catch (err) {
-              const h = this.handles.get(gathered.fd);
-              if (h !== undefined) h.writeError = err;
-              this.failedBehind(gathered.path, err);
-              if (applied) this.failedBehind(path, err);
-              return;
-            }
-          }
-          if (applied) await this.advance(await b.flush(), what);
-        } catch (err) {
-          this.failedBehind(path, err);
-        } finally {
-          this.behind = undefined;
-        }
-      });
+    return this.serial(async () => {
+      // Gathered writes (all answered already) become their own root first (tar's futimens
+      // right after its writes).
+      await this.seal();
+      await this.roomForChange();
+      const { batch, after } = this.newBatch();
+      await apply(batch);
+      const st = await batch.lstat(path);
+      this.enqueue(batch, after, what, path);
+      return st;
     });
   }
 
@@ -709,8 +744,9 @@ export class CafsMount {
         const owner = this.caller();
         const fd = this.nextFd++;
         const p = this.serial(async (): Promise<Stats | undefined> => {
-          await this.settle();
-          const batch = fs.batch(this.current);
+          await this.seal();
+          await this.roomForChange();
+          const { batch, after } = this.newBatch();
           try {
             await batch.writeFile(path, new Uint8Array(0), { mode: mode & 0o7777, flag: 'wx' });
             if (owner !== undefined) await batch.lchown(path, owner.uid, owner.gid);
@@ -719,7 +755,7 @@ export class CafsMount {
             if (err instanceof FsError && err.code === 'EEXIST') return undefined;
             throw err;
           }
-          this.pending = { path, fd, batch, run: undefined, writing: undefined, error: undefined };
+          this.pending = { path, fd, batch, after, run: undefined, writing: undefined, error: undefined };
           this.markCacheable(path);
           // The new file's attributes go with the answer: libfuse asks for them right after.
           return batch.lstat(path);
@@ -769,8 +805,13 @@ export class CafsMount {
           });
         } else {
           p = this.serial(async () => {
-            if (this.pending !== undefined && (this.pending.path !== path || this.pending.fd !== fd)) await this.settle();
-            const pending = (this.pending ??= { path, fd, batch: fs.batch(this.current), run: undefined, writing: undefined, error: undefined });
+            if (this.pending !== undefined && (this.pending.path !== path || this.pending.fd !== fd)) await this.seal();
+            if (this.pending === undefined) {
+              await this.roomForChange();
+              const { batch, after } = this.newBatch();
+              this.pending = { path, fd, batch, after, run: undefined, writing: undefined, error: undefined };
+            }
+            const pending = this.pending;
             let at = pos;
             if (h?.append) {
               await this.drain(pending);
@@ -806,10 +847,10 @@ export class CafsMount {
         const p = this.pending;
         if (p === undefined || p.fd !== fd || h === undefined) return cb(0);
         // Write-behind, as the page cache of a local filesystem: close() returns while the
-        // gathered writes become a root; every later request queues behind that. A failure is
-        // reported by the next fsync or close of this descriptor and by a `writeFailed` event.
+        // gathered writes become a root, between later requests. A failure is reported by the
+        // next fsync or close of this descriptor and by a `writeFailed` event.
         cb(0);
-        this.serial(() => this.settle()).catch((err: unknown) => {
+        this.serial(() => this.seal()).catch((err: unknown) => {
           h.writeError = err;
           this.failedBehind(path, err);
         });
@@ -836,7 +877,11 @@ export class CafsMount {
           closed();
           return cb(0);
         }
-        cb0(cb, this.serial(() => this.settle()).then(closed));
+        // `closed` once what was written through it is a root.
+        cb0(
+          cb,
+          this.serial(() => this.seal()).then(() => void this.rootsMade().then(closed)),
+        );
       },
 
       truncate: (path: string, size: number, cb: (err: number, st?: object) => void) => {
