@@ -3,7 +3,7 @@
 // branch head advances by compare-and-swap after each one.
 import { EventEmitter } from 'node:events';
 import { mkdir as fsMkdir } from 'node:fs/promises';
-import { resolve as resolvePath, basename } from 'node:path';
+import { resolve as resolvePath, basename, posix } from 'node:path';
 import { Fs, FsError, type Batch, type FileReader, type Stats } from '@cafs/fs';
 import { bytesToHex, equalBytes, type Hash } from '@cafs/kv';
 import type { Repo } from '@cafs/repo';
@@ -134,6 +134,12 @@ interface RootJob {
 /** Answered changes whose roots are not made yet, at most: beyond, requests wait for the oldest. */
 const MAX_UNMADE_ROOTS = 8;
 
+/** A change's result: the entry's attributes, and its directory's when it made a new entry. */
+interface Changed {
+  stat: Stats;
+  parent: { path: string; stat: Stats } | undefined;
+}
+
 /** A turn of the event loop: answers queued with process.nextTick go out, new requests come in. */
 const nextTurn = (): Promise<void> => new Promise((go) => setImmediate(go));
 
@@ -235,7 +241,7 @@ export class CafsMount {
         if (this.repo === undefined) throw new TypeError('checkout of a named ref needs options.repo');
         root = (await this.repo.resolve(ref)).root;
       } else root = ref;
-      this.epoch++;
+      this.newEpoch();
       if (this.branch !== undefined) await this.advance(root, `checkout ${typeof ref === 'string' ? ref : bytesToHex(ref)}`);
       else {
         this.current = root;
@@ -352,6 +358,15 @@ export class CafsMount {
     return this.busy === 0 && this.pending === undefined && this.jobs.length === 0;
   }
 
+  /**
+   * The tree changed other than by this mount's answered requests (a checkout, the branch moved
+   * by someone else, a change that could not become a root): caches keyed to the old state go.
+   */
+  private newEpoch(): void {
+    this.epoch++;
+    this.fuse?.forgetHints?.();
+  }
+
   private remember(root: Hash): void {
     this.history.push(root);
     const limit = this.options.historyLimit ?? 1000;
@@ -371,7 +386,7 @@ export class CafsMount {
           this.head = await this.repo.head(this.branch);
           this.current = (await this.repo.readCommit(this.head)).root;
           this.remember(this.current);
-          this.epoch++;
+          this.newEpoch();
         }
         throw err;
       }
@@ -504,7 +519,7 @@ export class CafsMount {
   private failed(p: Pending): never {
     if (this.pending === p) this.pending = undefined;
     // The kernel's page cache may hold what never reached a root.
-    this.epoch++;
+    this.newEpoch();
     throw p.error;
   }
 
@@ -588,6 +603,11 @@ export class CafsMount {
     return { root: this.current, path, detached: undefined };
   }
 
+  /** The parent directory's attributes as fuse-native takes them with an answer. */
+  private parentHint(parent: Changed['parent']): object | undefined {
+    return parent === undefined ? undefined : { path: parent.path, stat: this.stats(parent.stat) };
+  }
+
   private stats(st: Stats): object {
     const mtime = new Date(st.mtimeMs);
     return {
@@ -632,6 +652,11 @@ export class CafsMount {
    * moved by someone else) is reported by a `writeFailed` event, and the mount follows the branch.
    */
   private changeBehind(what: string, path: string, apply: (b: Batch) => Promise<void>): Promise<Stats> {
+    return this.changeBehindIn(what, path, apply, false).then((r) => r.stat);
+  }
+
+  /** changeBehind that also gives the attributes of the parent directory (a new entry in it). */
+  private changeBehindIn(what: string, path: string, apply: (b: Batch) => Promise<void>, withParent: boolean): Promise<Changed> {
     if (this.readOnly) return Promise.reject(new FsError('EROFS', what, path));
     return this.serial(async () => {
       // Gathered writes (all answered already) become their own root first (tar's futimens
@@ -640,16 +665,24 @@ export class CafsMount {
       await this.roomForChange();
       const { batch, after } = this.newBatch();
       await apply(batch);
-      const st = await batch.lstat(path);
+      const stat = await batch.lstat(path);
+      const parent = withParent ? await this.parentOf(batch, path) : undefined;
       this.enqueue(batch, after, what, path);
-      return st;
+      return { stat, parent };
     });
+  }
+
+  /** The directory holding `path`, and its attributes in `batch`. */
+  private async parentOf(batch: Batch, path: string): Promise<Changed['parent']> {
+    const dir = posix.dirname(path);
+    if (dir === path) return undefined;
+    return { path: dir, stat: await batch.lstat(dir) };
   }
 
   /** A root that could not be made after its request was answered. */
   private failedBehind(path: string, err: unknown): void {
     // The kernel's caches may hold what never reached a root.
-    this.epoch++;
+    this.newEpoch();
     this.emit('writeFailed', { path, error: err instanceof Error ? err : new Error(String(err)) });
   }
 
@@ -682,6 +715,14 @@ export class CafsMount {
     const cbStat = (cb: (err: number, st?: object) => void, p: Promise<Stats>): void => {
       p.then(
         (st) => cb(0, this.stats(st)),
+        (err: unknown) => cb(toErrno(err)),
+      );
+    };
+    // A new entry: its directory's attributes go too (the kernel's permission check asks for
+    // them next, default_permissions), answered natively while no other change intervenes.
+    const cbCreated = (cb: (err: number, st?: object, parent?: object) => void, p: Promise<Changed>): void => {
+      p.then(
+        ({ stat, parent }) => cb(0, this.stats(stat), this.parentHint(parent)),
         (err: unknown) => cb(toErrno(err)),
       );
     };
@@ -737,13 +778,13 @@ export class CafsMount {
         );
       },
 
-      create: (path: string, mode: number, cb: (err: number, fd?: number, opts?: { stat: object }) => void) => {
+      create: (path: string, mode: number, cb: (err: number, fd?: number, opts?: { stat: object; parent: object | undefined }) => void) => {
         if (this.readOnly) return cb(FuseNative.EROFS);
         // The new file starts a gathered batch: create and the writes that follow (until flush,
         // release or another operation) become one root.
         const owner = this.caller();
         const fd = this.nextFd++;
-        const p = this.serial(async (): Promise<Stats | undefined> => {
+        const p = this.serial(async (): Promise<Changed | undefined> => {
           await this.seal();
           await this.roomForChange();
           const { batch, after } = this.newBatch();
@@ -757,8 +798,9 @@ export class CafsMount {
           }
           this.pending = { path, fd, batch, after, run: undefined, writing: undefined, error: undefined };
           this.markCacheable(path);
-          // The new file's attributes go with the answer: libfuse asks for them right after.
-          return batch.lstat(path);
+          // The new file's attributes go with the answer (libfuse asks for them right after), and
+          // its directory's (see cbCreated).
+          return { stat: await batch.lstat(path), parent: await this.parentOf(batch, path) };
         }).then((st) => {
           this.handles.set(fd, { append: false, writable: true, root: this.current, epoch: this.epoch });
           this.emit('created', { path });
@@ -766,7 +808,7 @@ export class CafsMount {
           return st;
         });
         p.then(
-          (st) => cb(0, fd, st === undefined ? undefined : { stat: this.stats(st) }),
+          (c) => cb(0, fd, c === undefined ? undefined : { stat: this.stats(c.stat), parent: this.parentHint(c.parent) }),
           (err) => cb(toErrno(err)),
         );
       },
@@ -935,12 +977,12 @@ export class CafsMount {
 
       link: (_src: string, _dest: string, cb: (err: number) => void) => cb(FuseNative.EPERM),
 
-      mkdir: (path: string, mode: number, cb: (err: number, st?: object) => void) => {
+      mkdir: (path: string, mode: number, cb: (err: number, st?: object, parent?: object) => void) => {
         const owner = this.caller();
-        cbStat(cb, this.changeBehind(`mkdir ${path}`, path, this.createAs(path, owner, (b) => b.mkdir(path, { mode: mode & 0o7777 }))));
+        cbCreated(cb, this.changeBehindIn(`mkdir ${path}`, path, this.createAs(path, owner, (b) => b.mkdir(path, { mode: mode & 0o7777 })), true));
       },
 
-      mknod: (path: string, mode: number, _dev: number, cb: (err: number, st?: object) => void) => {
+      mknod: (path: string, mode: number, _dev: number, cb: (err: number, st?: object, parent?: object) => void) => {
         const kind = mode & 0o170000;
         // Named pipes and sockets are entries the kernel gives life to; regular files are empty
         // files. Device nodes are refused: cafs stores no device numbers.
@@ -948,15 +990,16 @@ export class CafsMount {
         if (type === undefined) return cb(FuseNative.EPERM);
         const owner = this.caller();
         const perm = mode & 0o7777;
-        cbStat(
+        cbCreated(
           cb,
-          this.changeBehind(
+          this.changeBehindIn(
             `mknod ${path}`,
             path,
             this.createAs(path, owner, (b) => (type === 'file' ? b.writeFile(path, new Uint8Array(0), { mode: perm, flag: 'wx' }) : b.mknod(path, type, perm))),
-          ).then((st) => {
+            true,
+          ).then((r) => {
             this.emit('created', { path });
-            return st;
+            return r;
           }),
         );
       },
@@ -965,9 +1008,9 @@ export class CafsMount {
         cb0(cb, this.change(`rmdir ${path}`, (root) => fs.rmdir(root, path)));
       },
 
-      symlink: (target: string, path: string, cb: (err: number, st?: object) => void) => {
+      symlink: (target: string, path: string, cb: (err: number, st?: object, parent?: object) => void) => {
         const owner = this.caller();
-        cbStat(cb, this.changeBehind(`symlink ${path}`, path, this.createAs(path, owner, (b) => b.symlink(target, path))));
+        cbCreated(cb, this.changeBehindIn(`symlink ${path}`, path, this.createAs(path, owner, (b) => b.symlink(target, path)), true));
       },
 
       readlink: (path: string, cb: (err: number, target?: string) => void) => {

@@ -17,6 +17,8 @@ export interface FuseServer {
   unmount(cb: (err: Error | null) => void): void;
   /** The caller of the request being dispatched (patched fuse-native only; null otherwise). */
   context(): Caller | null;
+  /** Drops attributes kept natively for coming getattrs (patched fuse-native only). */
+  forgetHints?(): void;
 }
 
 /** Who made a request: new files and directories are theirs. */

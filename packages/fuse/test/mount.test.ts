@@ -297,6 +297,43 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     expect(lines[3]!.split(' ')[5]).toBe(String(Math.floor(new Date('2001-02-03T04:05:06').getTime() / 1000)));
   });
 
+  it("a directory's attributes right after entries are made in it are the tree's, also after a checkout", async () => {
+    // After a new entry the kernel asks for its directory's attributes (its permission check);
+    // the mount hands them with the change's answer and the patched fuse-native answers that
+    // getattr itself, until any other change or a checkout.
+    const d = `${mnt}/dirattrs`;
+    const st = `stat -c '%a %h %.9Y' '${d}'`;
+    const out = await ok(
+      [
+        `mkdir '${d}'`,
+        `touch '${d}/a'`,
+        st,
+        `mkdir '${d}/sub'`,
+        st,
+        `chmod 700 '${d}'`,
+        `printf x > '${d}/b'`,
+        st,
+        `ln -s a '${d}/l'`,
+        st,
+        `mkfifo '${d}/p'`,
+        st,
+      ].join(' && '),
+    );
+    const lines = out.trim().split('\n');
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['755', '755', '700', '700', '700']);
+    const times = lines.map((l) => Number(l.split(' ')[2]));
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThanOrEqual(times[i - 1]!);
+    const root = await m.currentRoot();
+    const tree = await repo.fs.lstat(root, '/dirattrs');
+    const ns = tree.mtimeNs;
+    expect(lines[4]).toBe(`${(tree.mode & 0o777).toString(8)} ${tree.nlink} ${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`);
+    // A new entry, then a checkout to a tree where the directory differs: stat shows the checkout's.
+    const other = await repo.fs.chmod(root, '/dirattrs', 0o711);
+    await ok(`: > '${d}/c'`);
+    await m.checkout(other);
+    expect((await ok(st)).trim().split(' ')[0]).toBe('711');
+  });
+
   it('writes that cannot become a root after close() returned are reported: writeFailed event, fsync fails', async () => {
     // Someone else moves the branch just before the mount's compare-and-swap of these writes.
     const commit = repo.commit.bind(repo);
