@@ -922,7 +922,11 @@ export class CafsMount {
         // `closed` once what was written through it is a root.
         cb0(
           cb,
-          this.serial(() => this.seal()).then(() => void this.rootsMade().then(closed)),
+          // Only this descriptor's gathered writes: another file's keep gathering (a release
+          // arrives in the background, e.g. between the next file's create and its write).
+          this.serial(async () => {
+            if (this.pending?.fd === fd) await this.seal();
+          }).then(() => void this.rootsMade().then(closed)),
         );
       },
 
