@@ -182,7 +182,7 @@ export class CafsMount {
   private pending: Pending | undefined;
   /**
    * Answered changes whose roots are being made, oldest first (write-behind): requests do not
-   * wait for them; they read and change the newest one's batch (see `newBatch`).
+   * wait for them; they read and change the newest one's batch (see `batchForChange`).
    */
   private jobs: RootJob[] = [];
   private makingRoots = false;
@@ -439,15 +439,14 @@ export class CafsMount {
     this.enqueue(p.batch, p.after, `write ${p.path}`, p.path, p.fd);
   }
 
-  /** A batch over the newest state: a fork of the newest unmade root's batch, if there is one. */
-  private newBatch(): { batch: Batch; after: RootJob | undefined } {
+  /**
+   * A batch for a new change over the newest state: a fork of the newest unmade root's batch, if
+   * there is one. Waits first while too many answered changes have no root yet. Runs inside the queue.
+   */
+  private async batchForChange(): Promise<{ batch: Batch; after: RootJob | undefined }> {
+    while (this.jobs.length >= MAX_UNMADE_ROOTS) await this.jobs[0]!.done;
     const tip = this.jobs[this.jobs.length - 1];
     return tip === undefined ? { batch: this.fs.batch(this.current), after: undefined } : { batch: tip.batch.fork(), after: tip };
-  }
-
-  /** Waits while too many answered changes have no root yet. Runs inside the queue. */
-  private async roomForChange(): Promise<void> {
-    while (this.jobs.length >= MAX_UNMADE_ROOTS) await this.jobs[0]!.done;
   }
 
   /** `batch` (answered already) becomes a root after those before it. */
@@ -662,8 +661,7 @@ export class CafsMount {
       // Gathered writes (all answered already) become their own root first (tar's futimens
       // right after its writes).
       await this.seal();
-      await this.roomForChange();
-      const { batch, after } = this.newBatch();
+      const { batch, after } = await this.batchForChange();
       await apply(batch);
       const stat = await batch.lstat(path);
       const parent = withParent ? await this.parentOf(batch, path) : undefined;
@@ -786,8 +784,7 @@ export class CafsMount {
         const fd = this.nextFd++;
         const p = this.serial(async (): Promise<Changed | undefined> => {
           await this.seal();
-          await this.roomForChange();
-          const { batch, after } = this.newBatch();
+          const { batch, after } = await this.batchForChange();
           try {
             await batch.writeFile(path, new Uint8Array(0), { mode: mode & 0o7777, flag: 'wx' });
             if (owner !== undefined) await batch.lchown(path, owner.uid, owner.gid);
@@ -849,8 +846,7 @@ export class CafsMount {
           p = this.serial(async () => {
             if (this.pending !== undefined && (this.pending.path !== path || this.pending.fd !== fd)) await this.seal();
             if (this.pending === undefined) {
-              await this.roomForChange();
-              const { batch, after } = this.newBatch();
+              const { batch, after } = await this.batchForChange();
               this.pending = { path, fd, batch, after, run: undefined, writing: undefined, error: undefined };
             }
             const pending = this.pending;
