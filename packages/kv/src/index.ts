@@ -16,7 +16,9 @@ export {
   MAX_KEY_BYTES,
   MAX_VALUE_BYTES,
   BOUNDARY_ENTRY_ALLOWANCE,
-  isBoundaryKey,
+  isBoundary,
+  boundaryThreshold,
+  entryWeight,
   boundarySeed,
 } from './tree/format.js';
 export { murmur3 } from './tree/murmur3.js';

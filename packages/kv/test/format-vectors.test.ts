@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import '../src/node.js';
 import { bytesToHex, utf8 } from '../src/bytes.js';
-import { boundarySeed, isBoundaryKey } from '../src/tree/format.js';
+import { boundarySeed, boundaryThreshold, entryWeight, isBoundary } from '../src/tree/format.js';
 import { murmur3 } from '../src/tree/murmur3.js';
 import { buildNode } from '../src/tree/node.js';
 import { EMPTY_ROOT } from '../src/tree/tree.js';
@@ -33,7 +33,7 @@ describe('docs/format.md test vectors', () => {
     expect(bytesToHex(await tree.build([{ key: utf8('a'), value: utf8('1') }]))).toBe(vectors.get('one'));
     for (const n of [100, 1000, 10000]) expect(bytesToHex(await seq(n))).toBe(vectors.get(`seq-${n}`));
     const r = await tree.nodes.root(await seq(10000));
-    expect([r.level, r.count]).toEqual([2, 3]);
+    expect([r.level, r.count]).toEqual([2, 5]);
   });
 
   it('node bytes and boundary hashes match the examples', () => {
@@ -42,12 +42,27 @@ describe('docs/format.md test vectors', () => {
     expect(bytesToHex(buildNode(0, [], []).bytes)).toBe('83008080');
     expect(boundarySeed(0)).toBe(0x63616673);
     expect(boundarySeed(1)).toBe(0x0198e02c);
-    for (const m of doc.matchAll(/^\| `([^`]+)` \| (\d+) \| `([0-9a-f]{8})` \| (yes|no)/gm)) {
+    const rows = [...doc.matchAll(/^\| `([^`]+)` \| (\d+) \| (\d+) \| `([0-9a-f]{8})` \| `([0-9a-f]{8})` \| (yes|no) \|$/gm)];
+    expect(rows.length).toBe(5);
+    for (const m of rows) {
       const key = utf8(m[1]!);
       const level = Number(m[2]);
-      expect(murmur3(key, boundarySeed(level)).toString(16).padStart(8, '0')).toBe(m[3]);
-      expect(isBoundaryKey(key, level)).toBe(m[4] === 'yes');
+      const weight = Number(m[3]);
+      expect(murmur3(key, boundarySeed(level)).toString(16).padStart(8, '0')).toBe(m[4]);
+      expect(boundaryThreshold(weight, entryWeight(key.length)).toString(16).padStart(8, '0')).toBe(m[5]);
+      expect(isBoundary(key, level, weight)).toBe(m[6] === 'yes');
     }
-    expect([...doc.matchAll(/^\| `([^`]+)` \| (\d+) \| `([0-9a-f]{8})` \|/gm)].length).toBe(3);
+  });
+
+  it('the boundary threshold is the exact integer the spec defines', () => {
+    // floor(2^32 * (W^3 - (W - w)^3) / 4096^3), in exact integers.
+    const exact = (weight: number, w: number): bigint => {
+      const a = BigInt(weight);
+      const b = BigInt(weight - w);
+      return ((a * a * a - b * b * b) << 32n) / 4096n ** 3n;
+    };
+    const cases: [number, number][] = [[64, 64], [65, 65], [4096, 4096], [8256, 8256], [32767, 64], [32767, 8256], [18900, 64], [12345, 97]];
+    for (let weight = 64; weight < 32768; weight += 997) for (const w of [64, 65, 96, 1000, 8256]) if (w <= weight) cases.push([weight, w]);
+    for (const [weight, w] of cases) expect(BigInt(boundaryThreshold(weight, w))).toBe(exact(weight, w));
   });
 });

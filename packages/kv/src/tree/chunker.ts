@@ -1,4 +1,5 @@
-import { MAX_NODE_BYTES, isBoundaryKey, isBoundaryKeyRange, minEntries } from './format.js';
+import { MAX_NODE_BYTES, boundarySeed, boundaryThreshold, entryWeight, minEntries } from './format.js';
+import { murmur3Range } from './murmur3.js';
 import { EntryBuffer, encodeNode, type TreeNode } from './node.js';
 
 /**
@@ -10,11 +11,21 @@ export class Chunker {
   readonly level: number;
   private readonly entries = new EntryBuffer();
   private readonly min: number;
+  private readonly seed: number;
   private readonly emit: (node: TreeNode) => void;
+  /** Summed entry weights since the last cut. */
+  private weight = 0;
+  /**
+   * When the pending entries are exactly entries [0, syncTo) of syncNode, the chunker is in the
+   * state it was in when that node was cut, and so makes the same decisions for its next entries.
+   */
+  private syncNode: TreeNode | undefined;
+  private syncTo = 0;
 
   constructor(level: number, emit: (node: TreeNode) => void) {
     this.level = level;
     this.min = minEntries(level);
+    this.seed = boundarySeed(level);
     this.emit = emit;
   }
 
@@ -24,35 +35,48 @@ export class Chunker {
   }
 
   add(key: Uint8Array, value: Uint8Array): void {
-    this.entries.push(key, value);
-    if (this.entries.count >= this.min && (this.entries.payload >= MAX_NODE_BYTES || isBoundaryKey(key, this.level))) this.cut();
+    const entries = this.entries;
+    entries.push(key, value);
+    const w = entryWeight(key.length);
+    this.weight += w;
+    this.syncNode = undefined;
+    if (
+      entries.count >= this.min &&
+      (entries.payload >= MAX_NODE_BYTES || murmur3Range(key, 0, key.length, this.seed) < boundaryThreshold(this.weight, w))
+    ) {
+      this.cut();
+    }
   }
 
   /**
-   * Adds entries [from, to) of an existing node of this level, unchanged. In a node that the
-   * boundary rule cut, no entry but the last (and, on inner levels, the first, which the
-   * two-entry minimum may have kept) is a boundary key, so only those keys need hashing here;
-   * the payload cap is checked entry by entry as the new node's payload differs.
+   * Adds entries [from, to) of an existing node of this level, unchanged. When they continue
+   * that node from the state it was cut in (from its first entry, or right after the run before
+   * it), the rule decides as it did then: no entry before the node's last ended it, so only the
+   * last needs hashing. Otherwise every entry is weighed and hashed afresh.
    */
   addRun(node: TreeNode, from: number, to: number): void {
     const o = node.offsets;
     const lastIndex = node.count - 1;
     const entries = this.entries;
+    const inSync = from === 0 ? entries.count === 0 : this.syncNode === node && this.syncTo === from;
     let count = entries.count;
     let payload = entries.payload;
+    let weight = this.weight;
     let start = from;
     let runPayload = 0;
     for (let i = from; i < to; i++) {
       const ks = o[4 * i]!;
       const ke = o[4 * i + 1]!;
       const p = ke - ks + o[4 * i + 3]! - o[4 * i + 2]!;
+      const w = entryWeight(ke - ks);
       count++;
       payload += p;
       runPayload += p;
+      weight += w;
       if (
         count >= this.min &&
         (payload >= MAX_NODE_BYTES ||
-          ((i === lastIndex || (i === 0 && this.level > 0)) && isBoundaryKeyRange(node.bytes, ks, ke, this.level)))
+          ((!inSync || i === lastIndex) && murmur3Range(node.bytes, ks, ke, this.seed) < boundaryThreshold(weight, w)))
       ) {
         entries.pushRun(node, start, i + 1, runPayload);
         this.cut();
@@ -60,9 +84,20 @@ export class Chunker {
         runPayload = 0;
         count = 0;
         payload = 0;
+        weight = 0;
       }
     }
-    if (start < to) entries.pushRun(node, start, to, runPayload);
+    if (start < to) {
+      entries.pushRun(node, start, to, runPayload);
+      this.weight = weight;
+      // In sync, a cut can come only at the node's last entry, which ends the run.
+      if (inSync) {
+        this.syncNode = node;
+        this.syncTo = to;
+      } else {
+        this.syncNode = undefined;
+      }
+    }
   }
 
   /** Ends the stream: whatever is pending becomes the level's last node. */
@@ -73,6 +108,8 @@ export class Chunker {
   private cut(): void {
     const node = encodeNode(this.level, this.entries);
     this.entries.clear();
+    this.weight = 0;
+    this.syncNode = undefined;
     this.emit(node);
   }
 }
