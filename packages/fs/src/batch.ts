@@ -6,7 +6,7 @@ import { rewrite, readRange, writeNew, extentsFrom, extentBytes, type BlobCache 
 import { FsError } from './errors.js';
 import { decodeInfo, encodeInfo, sortXattrs, type FileType, type Info } from './info.js';
 import { childKey, extentRange, infoKey, prefixEnd, ROOT_KEY } from './keys.js';
-import type { KvReader } from './kv-view.js';
+import { valueAt, type KvReader } from './kv-view.js';
 import { Txn } from './kv-view.js';
 import { NAME_MAX, pathBytes, showPath, type PathLike } from './path.js';
 import { parentKeyEnd, plainInfoKey, readInfo, resolve, type Resolved } from './resolve.js';
@@ -135,7 +135,7 @@ export class FsReader {
     // can be above an existing key) or if its parent is a directory that lacks it.
     const key = typeof path === 'string' || path instanceof Uint8Array ? plainInfoKey(path) : undefined;
     if (key !== undefined) {
-      const value = await this.kv.get(key);
+      const value = await valueAt(this.kv, key);
       if (value !== undefined) {
         const info = decodeInfo(value);
         if (!(follow && info.type === 'symlink')) return new Stats(info);
@@ -157,7 +157,7 @@ export class FsReader {
   }
 
   private async isDirectoryKey(key: Uint8Array): Promise<boolean> {
-    const value = await this.kv.get(key);
+    const value = await valueAt(this.kv, key);
     return value !== undefined && decodeInfo(value).type === 'directory';
   }
 

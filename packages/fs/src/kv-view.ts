@@ -1,6 +1,6 @@
 // Reading the key-value tree of a root, and a transaction that layers writes over it.
 import btreeModule from 'sorted-btree';
-import { bytesToHex, compareBytes, type Entry, type Hash, type Tree, type Edit } from '@cafs/kv';
+import { NOT_CACHED, bytesToHex, compareBytes, type Entry, type Hash, type Tree, type Edit } from '@cafs/kv';
 import { FsError } from './errors.js';
 
 // A CommonJS module with `exports.default`: Node hands ESM the exports object, bundlers
@@ -18,8 +18,16 @@ export interface Range {
 /** What filesystem reads need from the tree. */
 export interface KvReader {
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** `get` without waiting when nothing needs loading; NOT_CACHED otherwise (then `get`). */
+  peek(key: Uint8Array): Uint8Array | undefined | typeof NOT_CACHED;
   /** Entries in key order within the range. */
   entries(range: Range): AsyncIterable<Entry>;
+}
+
+/** The value at `key`: at once when nothing needs loading (no promise chain), else the read. */
+export function valueAt(reader: KvReader, key: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+  const v = reader.peek(key);
+  return v === NOT_CACHED ? reader.get(key) : v;
 }
 
 export class TreeReader implements KvReader {
@@ -30,6 +38,10 @@ export class TreeReader implements KvReader {
 
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
     return this.tree.get(this.root, key);
+  }
+
+  peek(key: Uint8Array): Uint8Array | undefined | typeof NOT_CACHED {
+    return this.tree.getCached(this.root, key);
   }
 
   entries(range: Range): AsyncIterable<Entry> {
@@ -81,8 +93,25 @@ export class Txn implements KvReader {
     return undefined;
   }
 
-  private below(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.unflushedParent?.get(key) ?? this.tree.get(this.base, key);
+  /**
+   * Where a read of `key` is answered: the value from the first overlay down the chain of
+   * forks that has it (undefined: deleted there), else the Txn whose base root holds it.
+   * One loop, not a call per fork: a read under eight unmade roots would otherwise be eight
+   * awaits.
+   */
+  private locate(key: Uint8Array): Uint8Array | undefined | Txn {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    let t: Txn = this;
+    for (;;) {
+      // Not get(key, default): sorted-btree answers undefined, not the default, for a key past
+      // its last leaf. undefined is a delete here, told apart from absence by has().
+      const v = t.writes.get(key);
+      if (v !== undefined || t.writes.has(key)) return v;
+      if (t.deleted.length > 0 && t.deletedInBase(key)) return undefined;
+      const p = t.unflushedParent;
+      if (p === undefined) return t;
+      t = p;
+    }
   }
 
   private underEntries(range: Range): AsyncIterable<Entry> {
@@ -99,9 +128,13 @@ export class Txn implements KvReader {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    if (this.writes.has(key)) return this.writes.get(key);
-    if (this.deleted.length > 0 && this.deletedInBase(key)) return undefined;
-    return this.below(key);
+    const at = this.locate(key);
+    return at instanceof Txn ? this.tree.get(at.base, key) : at;
+  }
+
+  peek(key: Uint8Array): Uint8Array | undefined | typeof NOT_CACHED {
+    const at = this.locate(key);
+    return at instanceof Txn ? this.tree.getCached(at.base, key) : at;
   }
 
   async *entries(range: Range): AsyncGenerator<Entry> {

@@ -2,7 +2,8 @@
 import { FsError } from './errors.js';
 import { decodeInfo, type Info } from './info.js';
 import { childKey, infoKey, ROOT_KEY } from './keys.js';
-import type { KvReader } from './kv-view.js';
+import { NOT_CACHED } from '@cafs/kv';
+import { valueAt, type KvReader } from './kv-view.js';
 import { isDotDot, pathBytes, showPath, splitPath, type PathLike } from './path.js';
 
 /** Symbolic links followed in one resolution before ELOOP (Linux's MAXSYMLINKS). */
@@ -20,8 +21,14 @@ export interface Resolved {
 }
 
 export async function readInfo(reader: KvReader, key: Uint8Array): Promise<Info | undefined> {
-  const v = await reader.get(key);
+  const v = await valueAt(reader, key);
   return v === undefined ? undefined : decodeInfo(v);
+}
+
+/** readInfo from what is at hand (overlays, cached nodes); NOT_CACHED when it must load. */
+function readInfoNow(reader: KvReader, key: Uint8Array): Info | undefined | typeof NOT_CACHED {
+  const v = reader.peek(key);
+  return v === undefined || v === NOT_CACHED ? v : decodeInfo(v);
 }
 
 /**
@@ -36,7 +43,8 @@ export async function resolve(reader: KvReader, path: PathLike, syscall: string,
   // Fast path: a key that exists has only real directories above it, so no link can be on the way.
   if (!names.some(isDotDot)) {
     const key = infoKey(names);
-    const info = await readInfo(reader, key);
+    const now = readInfoNow(reader, key);
+    const info = now === NOT_CACHED ? await readInfo(reader, key) : now;
     if (info !== undefined && !(info.type === 'symlink' && (follow || trailingSlash))) {
       if (trailingSlash && info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
       return { names, key, info, parentKey: key.subarray(0, key.length - (names[names.length - 1]?.length ?? -1) - 1) };
@@ -44,7 +52,8 @@ export async function resolve(reader: KvReader, path: PathLike, syscall: string,
     if (info === undefined && names.length > 0) {
       const parentNames = names.slice(0, -1);
       const parentKey = infoKey(parentNames);
-      const parent = parentNames.length === 0 ? ROOT_DIR : await readInfo(reader, parentKey);
+      const parentNow = parentNames.length === 0 ? ROOT_DIR : readInfoNow(reader, parentKey);
+      const parent = parentNow === NOT_CACHED ? await readInfo(reader, parentKey) : parentNow;
       if (parent !== undefined && parent.type === 'directory') return { names, key, info: undefined, parentKey };
     }
   }

@@ -4,7 +4,7 @@ export { sha256, sha256Hex, setSha256, portableSha256, type Sha256 } from './sha
 export { HASH_BYTES, hashToHex, parseHash, isHash, type Hash } from './hash.js';
 export * from './store/blob-store.js';
 export { LevelBlobStore, MemoryBlobStore, type LevelBlobStoreOptions, type LevelDatabase } from './store/level-blob-store.js';
-export { Tree, EMPTY_ROOT, normalizeEdits, type TreeOptions, type IterateOptions, type MutateOptions, type DiffOptions } from './tree/tree.js';
+export { Tree, EMPTY_ROOT, NOT_CACHED, normalizeEdits, type TreeOptions, type IterateOptions, type MutateOptions, type DiffOptions } from './tree/tree.js';
 export type { Entry, Edit, KeyRange } from './tree/entry.js';
 export type { DiffEntry, ChangedNode } from './tree/diff.js';
 export { Cursor } from './tree/cursor.js';

@@ -26,6 +26,9 @@ export interface DiffOptions extends KeyRange {
   signal?: AbortSignal | undefined;
 }
 
+/** What `Tree.getCached` answers when the value cannot be known without loading a node. */
+export const NOT_CACHED: unique symbol = Symbol('cafs.kv.notCached');
+
 /** The root of the tree with no entries: the hash of the CBOR node [0, [], []]. */
 export const EMPTY_ROOT: Hash = EMPTY_NODE.hash;
 
@@ -48,6 +51,23 @@ export class Tree {
   /** Counters of node reads, fetches and writes since this Tree was made. */
   get stats(): Readonly<NodeStoreStats> {
     return this.nodes.stats;
+  }
+
+  /**
+   * `get` without waiting, from cached nodes only: the value, undefined when the key is absent,
+   * or NOT_CACHED when a node on the way would have to be loaded (then call `get`).
+   */
+  getCached(root: Hash, key: Uint8Array): Uint8Array | undefined | typeof NOT_CACHED {
+    assertHash(root, 'root');
+    checkKey(key);
+    let node = this.nodes.cachedRoot(root);
+    if (node === undefined) return NOT_CACHED;
+    while (node.level > 0) {
+      node = this.nodes.cachedChild(node, node.childIndexFor(key));
+      if (node === undefined) return NOT_CACHED;
+    }
+    const i = node.lowerBound(key);
+    return i < node.count && node.compareKeyAt(i, key) === 0 ? node.value(i) : undefined;
   }
 
   async get(root: Hash, key: Uint8Array): Promise<Uint8Array | undefined> {
