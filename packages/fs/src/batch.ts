@@ -4,7 +4,7 @@ import { compareBytes, type Hash, type Tree } from '@cafs/kv';
 import { FileReader } from './data/file-reader.js';
 import { rewrite, readRange, writeNew, extentsFrom, extentBytes, type BlobCache } from './data/file-data.js';
 import { FsError } from './errors.js';
-import { decodeInfo, encodeInfo, sortXattrs, type FileType, type Info } from './info.js';
+import { MAX_TIME_NS, MIN_TIME_NS, decodeInfo, encodeInfo, sortXattrs, type FileType, type Info } from './info.js';
 import { childKey, extentRange, infoKey, prefixEnd, ROOT_KEY } from './keys.js';
 import { valueAt, type KvReader } from './kv-view.js';
 import { Txn } from './kv-view.js';
@@ -54,6 +54,13 @@ export function toNs(t: Time): bigint {
   if (t instanceof Date) return BigInt(t.getTime()) * 1_000_000n;
   if (!Number.isFinite(t)) throw new FsError('EINVAL', 'utimes', undefined, `invalid time ${String(t)}`);
   return BigInt(Math.round(t * 1e9));
+}
+
+/** toNs, refusing what a stored time cannot hold (signed 64-bit nanoseconds). */
+function checkedNs(t: Time, syscall: string, path: PathLike): bigint {
+  const ns = toNs(t);
+  if (ns < MIN_TIME_NS || ns > MAX_TIME_NS) throw new FsError('EINVAL', syscall, showPath(path), `time ${String(t)} is outside 1677..2262`);
+  return ns;
 }
 
 function checkOffset(x: number | bigint, syscall: string, path: PathLike, what = 'offset'): bigint {
@@ -393,7 +400,7 @@ export class Batch extends FsReader {
     return this.serial(async () => {
       const flag = options.flag ?? 'w';
       if (flag === 'a') return this.appendUnlocked(path, data);
-      const mtime = options.mtime === undefined ? undefined : toNs(options.mtime);
+      const mtime = options.mtime === undefined ? undefined : checkedNs(options.mtime, 'open', path);
       const r = await resolve(this.txn, path, 'open', true);
       let info: Info;
       if (r.info !== undefined) {
@@ -638,12 +645,12 @@ export class Batch extends FsReader {
 
   /** Sets the modification time (access times are not stored: reads never change a root). */
   async utimes(path: PathLike, _atime: Time, mtime: Time): Promise<void> {
-    const m = toNs(mtime);
+    const m = checkedNs(mtime, 'utime', path);
     return this.changeInfo(path, 'utime', true, (info) => ({ ...info, mtimeNs: m }));
   }
 
   async lutimes(path: PathLike, _atime: Time, mtime: Time): Promise<void> {
-    const m = toNs(mtime);
+    const m = checkedNs(mtime, 'lutime', path);
     return this.changeInfo(path, 'lutime', false, (info) => ({ ...info, mtimeNs: m }));
   }
 

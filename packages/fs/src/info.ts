@@ -33,8 +33,17 @@ export interface Info {
 
 const cbor = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: false, variableMapSize: true });
 
-/** Integers as CBOR wants them: numbers while safe (shortest form), bigints beyond. */
-const int = (n: bigint): number | bigint => (n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n);
+/** Times are signed 64-bit nanoseconds (1677 to 2262), as Linux keeps them. */
+export const MIN_TIME_NS = -(2n ** 63n);
+export const MAX_TIME_NS = 2n ** 63n - 1n;
+
+const U32 = 2n ** 32n;
+/**
+ * Integers in CBOR's shortest form: cbor-x writes a number in [-2^32, 2^32) as an integer, but a
+ * larger one as a float64 (fb), and a bigint always as 8 bytes (1b / 3b), which beyond 2^32 is
+ * the shortest integer form. So: numbers inside, bigints outside.
+ */
+const int = (n: bigint): number | bigint => (n >= -U32 && n < U32 ? Number(n) : n);
 const big = (x: unknown): bigint => (typeof x === 'bigint' ? x : BigInt(x as number));
 
 /**

@@ -46,6 +46,12 @@ describe('docs/format.md filesystem vectors', () => {
     const fifo = encodeInfo({ type: 'fifo', mode: 0o600, uid: 0, gid: 0, mtimeNs: 1_700_000_000_000_000_000n, ctimeNs: 1_700_000_000_000_000_000n, size: 0n, allocated: 0n, target: undefined, xattrs: [] });
     expect(bytesToHex(fifo)).toBe('8a0319018000001b17979cfe362a00001b17979cfe362a00000000f680');
     expect(doc).toContain('`' + bytesToHex(fifo) + '`');
+    const t = 1_700_000_000_000_000_000n;
+    const big = encodeInfo({ type: 'file', mode: 0o644, uid: 1000, gid: 1000, mtimeNs: t, ctimeNs: t, size: 5n * 2n ** 30n, allocated: 4096n, target: undefined, xattrs: [] });
+    expect(doc).toContain('`' + bytesToHex(big) + '`');
+    expect(bytesToHex(big)).toContain('1b0000000140000000');
+    const old = encodeInfo({ type: 'directory', mode: 0o755, uid: 0, gid: 0, mtimeNs: -5_000_000_000n, ctimeNs: -1n, size: 0n, allocated: 0n, target: undefined, xattrs: [] });
+    expect(doc).toContain('`' + bytesToHex(old) + '`');
     expect(bytesToHex(encodeExtent({ inline: text('hello world') }))).toBe('4b68656c6c6f20776f726c64');
     expect(doc).toContain('`4b68656c6c6f20776f726c64`');
   });
