@@ -15,12 +15,6 @@ export class Chunker {
   private readonly emit: (node: TreeNode) => void;
   /** Summed entry weights since the last cut. */
   private weight = 0;
-  /**
-   * When the pending entries are exactly entries [0, syncTo) of syncNode, the chunker is in the
-   * state it was in when that node was cut, and so makes the same decisions for its next entries.
-   */
-  private syncNode: TreeNode | undefined;
-  private syncTo = 0;
 
   constructor(level: number, emit: (node: TreeNode) => void) {
     this.level = level;
@@ -39,7 +33,6 @@ export class Chunker {
     entries.push(key, value);
     const w = entryWeight(key.length);
     this.weight += w;
-    this.syncNode = undefined;
     if (
       entries.count >= this.min &&
       (entries.payload >= MAX_NODE_BYTES || murmur3Range(key, 0, key.length, this.seed) < boundaryThreshold(this.weight, w))
@@ -49,16 +42,21 @@ export class Chunker {
   }
 
   /**
-   * Adds entries [from, to) of an existing node of this level, unchanged. When they continue
-   * that node from the state it was cut in (from its first entry, or right after the run before
-   * it), the rule decides as it did then: no entry before the node's last ended it, so only the
-   * last needs hashing. Otherwise every entry is weighed and hashed afresh.
+   * Adds entries [from, to) of an existing node of this level, unchanged. An entry of that node
+   * other than its last did not end it, at the weight the node had reached there: its hash was
+   * at or above the threshold for that weight. The threshold grows with the weight, so where
+   * the node being built weighs no more than the old one did at that entry (the same state, a
+   * delete or a cut before it, a value of another length), the entry cannot end it either and
+   * is not hashed. Only entries that come after more weight than before (after an insert, or
+   * carried over from a node before) are hashed. (On inner levels an old node's first entry may
+   * have stood only for the two-entry minimum, so it is always hashed.)
    */
   addRun(node: TreeNode, from: number, to: number): void {
     const o = node.offsets;
     const lastIndex = node.count - 1;
     const entries = this.entries;
-    const inSync = from === 0 ? entries.count === 0 : this.syncNode === node && this.syncTo === from;
+    let oldWeight = 0;
+    for (let i = 0; i < from; i++) oldWeight += entryWeight(o[4 * i + 1]! - o[4 * i]!);
     let count = entries.count;
     let payload = entries.payload;
     let weight = this.weight;
@@ -73,10 +71,12 @@ export class Chunker {
       payload += p;
       runPayload += p;
       weight += w;
+      oldWeight += w;
       if (
         count >= this.min &&
         (payload >= MAX_NODE_BYTES ||
-          ((!inSync || i === lastIndex) && murmur3Range(node.bytes, ks, ke, this.seed) < boundaryThreshold(weight, w)))
+          ((weight > oldWeight || i === lastIndex || (i === 0 && this.level > 0)) &&
+            murmur3Range(node.bytes, ks, ke, this.seed) < boundaryThreshold(weight, w)))
       ) {
         entries.pushRun(node, start, i + 1, runPayload);
         this.cut();
@@ -90,13 +90,6 @@ export class Chunker {
     if (start < to) {
       entries.pushRun(node, start, to, runPayload);
       this.weight = weight;
-      // In sync, a cut can come only at the node's last entry, which ends the run.
-      if (inSync) {
-        this.syncNode = node;
-        this.syncTo = to;
-      } else {
-        this.syncNode = undefined;
-      }
     }
   }
 
@@ -109,7 +102,6 @@ export class Chunker {
     const node = encodeNode(this.level, this.entries);
     this.entries.clear();
     this.weight = 0;
-    this.syncNode = undefined;
     this.emit(node);
   }
 }
