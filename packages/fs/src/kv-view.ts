@@ -7,7 +7,10 @@ import { FsError } from './errors.js';
 // (vitest, browsers) often the default export itself.
 type BTreeClass = typeof btreeModule.default;
 const BTree: BTreeClass = (btreeModule as unknown as { default?: BTreeClass }).default ?? (btreeModule as unknown as BTreeClass);
-type SortedMap = InstanceType<typeof BTree<Uint8Array, Uint8Array | undefined>>;
+type SortedMap = InstanceType<typeof BTree<Uint8Array, Uint8Array>>;
+
+/** An overlay's mark for a deleted key (compared by identity), so one lookup tells all three cases. */
+const DELETED = new Uint8Array(0);
 
 export interface Range {
   gt?: Uint8Array | undefined;
@@ -64,8 +67,8 @@ export class Txn implements KvReader {
   readonly tree: Tree;
   /** The root under the overlay (a forked Txn reads its parent instead, then the parent's root). */
   private base: Hash;
-  /** Overlay: a value, or undefined for a deleted key. */
-  private readonly writes: SortedMap = new BTree<Uint8Array, Uint8Array | undefined>(undefined, compareBytes);
+  /** Overlay: a value, or DELETED. */
+  private readonly writes: SortedMap = new BTree<Uint8Array, Uint8Array>(undefined, compareBytes);
   /** Ranges [lo, hi) deleted from the base (writes made after a delete live in `writes`). */
   private readonly deleted: { lo: Uint8Array; hi: Uint8Array }[] = [];
   /** The root `flush` gave. */
@@ -103,10 +106,8 @@ export class Txn implements KvReader {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     let t: Txn = this;
     for (;;) {
-      // Not get(key, default): sorted-btree answers undefined, not the default, for a key past
-      // its last leaf. undefined is a delete here, told apart from absence by has().
       const v = t.writes.get(key);
-      if (v !== undefined || t.writes.has(key)) return v;
+      if (v !== undefined) return v === DELETED ? undefined : v;
       if (t.deleted.length > 0 && t.deletedInBase(key)) return undefined;
       const p = t.unflushedParent;
       if (p === undefined) return t;
@@ -139,7 +140,7 @@ export class Txn implements KvReader {
 
   async *entries(range: Range): AsyncGenerator<Entry> {
     // The overlay part of the range, copied so that writes during iteration do not disturb it.
-    const over: [Uint8Array, Uint8Array | undefined][] = [];
+    const over: [Uint8Array, Uint8Array][] = [];
     const low = range.gte ?? range.gt;
     for (const [k, v] of this.writes.entries(low)) {
       if (range.lt !== undefined && compareBytes(k, range.lt) >= 0) break;
@@ -149,11 +150,11 @@ export class Txn implements KvReader {
     for await (const e of this.underEntries(range)) {
       while (i < over.length && compareBytes(over[i]![0], e.key) < 0) {
         const [k, v] = over[i++]!;
-        if (v !== undefined) yield { key: k, value: v };
+        if (v !== DELETED) yield { key: k, value: v };
       }
       if (i < over.length && compareBytes(over[i]![0], e.key) === 0) {
         const [k, v] = over[i++]!;
-        if (v !== undefined) yield { key: k, value: v };
+        if (v !== DELETED) yield { key: k, value: v };
         continue;
       }
       if (this.deleted.length > 0 && this.deletedInBase(e.key)) continue;
@@ -161,7 +162,7 @@ export class Txn implements KvReader {
     }
     for (; i < over.length; i++) {
       const [k, v] = over[i]!;
-      if (v !== undefined) yield { key: k, value: v };
+      if (v !== DELETED) yield { key: k, value: v };
     }
   }
 
@@ -170,7 +171,7 @@ export class Txn implements KvReader {
   }
 
   del(key: Uint8Array): void {
-    this.writes.set(key, undefined);
+    this.writes.set(key, DELETED);
   }
 
   /** Deletes every key in [lo, hi). */
@@ -186,7 +187,7 @@ export class Txn implements KvReader {
     for (const r of this.deleted) root = await this.tree.deleteRange(root, { gte: r.lo, lt: r.hi }, options);
     const edits: Edit[] = [];
     for (const [key, value] of this.writes.entries()) {
-      edits.push(value === undefined ? { type: 'del', key } : { type: 'put', key, value });
+      edits.push(value === DELETED ? { type: 'del', key } : { type: 'put', key, value });
     }
     if (edits.length > 0) root = await this.tree.mutate(root, edits, options);
     this.flushedRoot = root;
