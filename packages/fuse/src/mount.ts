@@ -608,7 +608,8 @@ export class CafsMount {
   }
 
   private stats(st: Stats): object {
-    const mtime = new Date(st.mtimeMs);
+    // Milliseconds as numbers (fuse-native takes a number or a Date): no Date per answer.
+    const mtime = st.mtimeMs;
     return {
       mode: st.mode,
       uid: st.uid,
@@ -619,7 +620,7 @@ export class CafsMount {
       nlink: st.nlink,
       mtime,
       atime: mtime,
-      ctime: new Date(st.ctimeMs),
+      ctime: st.ctimeMs,
       // Nanosecond times (read by the patched fuse-native; cafs keeps no access time).
       mtimeNs: st.mtimeNs,
       atimeNs: st.mtimeNs,
