@@ -1,28 +1,35 @@
-// Consecutive bytes written to one file, gathered before they reach the fs. Small runs grow in
-// exact-size buffers; a run past SMALL_RUN moves into a slab from a pool, so a long sequential
-// write costs one copy per request and no fresh allocation per run.
+// Consecutive bytes written to one file, gathered before they reach the fs. A run starts in a
+// small buffer from a pool and moves into a large slab past SMALL_RUN, so neither a small file
+// (one 4 KiB write) nor a long sequential write allocates a fresh buffer per run: a fresh
+// ArrayBuffer costs microseconds in a large heap, more than copying 4 KiB.
 
 /** Sequential writes are handed to the fs in runs of at most this many bytes. */
 export const RUN_BYTES = 16 << 20;
 const SMALL_RUN = 256 << 10;
 
-/** Slabs of RUN_BYTES, reused once the fs has taken a run's bytes (it copies what it keeps). */
+/**
+ * Buffers of SMALL_RUN and RUN_BYTES, reused once the fs has taken a run's bytes (it copies what
+ * it keeps). Idle, it holds at most `keep` of each size.
+ */
 export class SlabPool {
-  private readonly free: Uint8Array[] = [];
+  private readonly free = new Map<number, Uint8Array[]>([
+    [SMALL_RUN, []],
+    [RUN_BYTES, []],
+  ]);
   constructor(private readonly keep = 2) {}
 
-  take(): Uint8Array {
-    return this.free.pop() ?? new Uint8Array(RUN_BYTES);
+  take(size: typeof SMALL_RUN | typeof RUN_BYTES): Uint8Array {
+    return this.free.get(size)!.pop() ?? new Uint8Array(size);
   }
 
-  give(slab: Uint8Array): void {
-    if (slab.length === RUN_BYTES && this.free.length < this.keep) this.free.push(slab);
+  give(buf: Uint8Array): void {
+    const list = this.free.get(buf.length);
+    if (list !== undefined && list.length < this.keep) list.push(buf);
   }
 }
 
 export class WriteRun {
   private buf: Uint8Array;
-  private pooled = false;
   bytes = 0;
 
   constructor(
@@ -31,7 +38,7 @@ export class WriteRun {
     first: Uint8Array,
     private readonly pool: SlabPool,
   ) {
-    this.buf = new Uint8Array(Math.max(first.length, 4096));
+    this.buf = pool.take(first.length > SMALL_RUN ? RUN_BYTES : SMALL_RUN);
     this.append(first);
   }
 
@@ -48,10 +55,10 @@ export class WriteRun {
   append(data: Uint8Array): void {
     const need = this.bytes + data.length;
     if (need > this.buf.length) {
-      const grown = need > SMALL_RUN ? this.pool.take() : new Uint8Array(Math.min(SMALL_RUN, Math.max(need, this.buf.length * 2)));
+      const grown = this.pool.take(RUN_BYTES);
       grown.set(this.buf.subarray(0, this.bytes));
+      this.pool.give(this.buf);
       this.buf = grown;
-      this.pooled = grown.length === RUN_BYTES;
     }
     this.buf.set(data, this.bytes);
     this.bytes = need;
@@ -62,10 +69,9 @@ export class WriteRun {
     return this.buf.subarray(0, this.bytes);
   }
 
-  /** The fs has taken the bytes: the slab goes back to the pool. */
+  /** The fs has taken the bytes: the buffer goes back to the pool. */
   release(): void {
-    if (this.pooled) this.pool.give(this.buf);
+    this.pool.give(this.buf);
     this.buf = new Uint8Array(0);
-    this.pooled = false;
   }
 }

@@ -6,6 +6,7 @@ import type { KvReader, Txn } from '../kv-view.js';
 import { sha256, type HashedBlob } from '@cafs/kv';
 import { INLINE_MAX } from '../extent.js';
 import { CDC_MIN_SIZE } from './cdc.js';
+import { chunkCopy } from './chunk-copies.js';
 import { BLOCK_SIZE, ExtentWriter, isZero } from './extent-writer.js';
 
 const BLOCK = BigInt(BLOCK_SIZE);
@@ -231,15 +232,17 @@ async function writeSmall(txn: Txn, blobs: BlobCache, info: Uint8Array, bytes: U
       if (isZero(bytes, end, next)) break;
       end = next;
     }
-    // A copy: callers may reuse their buffers, and stores keep what they are given.
-    const chunk = bytes.slice(at, end);
-    if (chunk.length <= INLINE_MAX) txn.put(extentKey(info, BigInt(end)), encodeExtent({ inline: chunk }));
-    else {
+    if (end - at <= INLINE_MAX) {
+      // Encoding the extent copies the bytes.
+      txn.put(extentKey(info, BigInt(end)), encodeExtent({ inline: bytes.subarray(at, end) }));
+    } else {
+      // A copy: callers may reuse their buffers, and stores keep what they are given.
+      const chunk = chunkCopy(bytes, at, end);
       const hash = sha256(chunk);
       fresh.push({ hash, bytes: chunk });
       txn.put(extentKey(info, BigInt(end)), encodeExtent({ ref: hash, offset: 0, length: chunk.length }));
     }
-    stored += chunk.length;
+    stored += end - at;
     at = end;
   }
   if (fresh.length > 0) await blobs.store.putHashed(fresh);
