@@ -48,9 +48,41 @@ const big = (x: unknown): bigint => (typeof x === 'bigint' ? x : BigInt(x as num
 
 /**
  * CBOR array: [type, mode, uid, gid, mtimeNs, ctimeNs, size, allocated, target|null,
- * [[name, value], ...]] with type 0 directory, 1 file, 2 symlink, 3 fifo, 4 socket.
+ * [[name, value], ...]] with type 0 directory, 1 file, 2 symlink, 3 fifo, 4 socket. Written by
+ * hand, byte for byte what cbor-x writes for that array with `int` applied (a test compares
+ * the two): every stat and every change of a mount encodes or decodes one.
  */
 export function encodeInfo(info: Info): Uint8Array {
+  const target = info.target;
+  let size = 1 + intBytes(TYPE_CODES[info.type]) + intBytes(info.mode) + intBytes(info.uid) + intBytes(info.gid);
+  size += bigIntBytes(info.mtimeNs) + bigIntBytes(info.ctimeNs) + bigIntBytes(info.size) + bigIntBytes(info.allocated);
+  size += target === undefined ? 1 : headBytes(target.length) + target.length;
+  size += headBytes(info.xattrs.length);
+  for (const x of info.xattrs) size += 1 + headBytes(x.name.length) + x.name.length + headBytes(x.value.length) + x.value.length;
+  const out = new Uint8Array(size);
+  let pos = 0;
+  out[pos++] = 0x8a;
+  pos = writeHead(out, pos, 0, TYPE_CODES[info.type]);
+  pos = writeHead(out, pos, 0, info.mode);
+  pos = writeHead(out, pos, 0, info.uid);
+  pos = writeHead(out, pos, 0, info.gid);
+  pos = writeBigInt(out, pos, info.mtimeNs);
+  pos = writeBigInt(out, pos, info.ctimeNs);
+  pos = writeBigInt(out, pos, info.size);
+  pos = writeBigInt(out, pos, info.allocated);
+  if (target === undefined) out[pos++] = 0xf6;
+  else pos = writeBytes(out, pos, target);
+  pos = writeHead(out, pos, 4, info.xattrs.length);
+  for (const x of info.xattrs) {
+    out[pos++] = 0x82;
+    pos = writeBytes(out, pos, x.name);
+    pos = writeBytes(out, pos, x.value);
+  }
+  return out;
+}
+
+/** The same record through cbor-x: what encodeInfo must equal (tests), and older records' reader. */
+export function encodeInfoGeneric(info: Info): Uint8Array {
   const xattrs = info.xattrs.map((x) => [x.name, x.value]);
   return cbor.encode([
     TYPE_CODES[info.type],
@@ -66,11 +98,155 @@ export function encodeInfo(info: Info): Uint8Array {
   ]) as Uint8Array;
 }
 
+/** Bytes of a CBOR head (major type and argument) for an argument below 2^32. */
+function headBytes(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Bytes of an unsigned integer below 2^32 (numbers here always are: mode, ids, type). */
+function intBytes(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`info field ${n} is not a 32-bit unsigned integer`);
+  return headBytes(n);
+}
+
+function bigIntBytes(n: bigint): number {
+  if (n >= 0n) return n < U32 ? headBytes(Number(n)) : 9;
+  return n >= -U32 ? headBytes(Number(-1n - n)) : 9;
+}
+
+function writeHead(out: Uint8Array, pos: number, major: number, n: number): number {
+  const m = major << 5;
+  if (n < 24) {
+    out[pos] = m | n;
+    return pos + 1;
+  }
+  if (n < 0x100) {
+    out[pos] = m | 24;
+    out[pos + 1] = n;
+    return pos + 2;
+  }
+  if (n < 0x10000) {
+    out[pos] = m | 25;
+    out[pos + 1] = n >>> 8;
+    out[pos + 2] = n & 0xff;
+    return pos + 3;
+  }
+  out[pos] = m | 26;
+  out[pos + 1] = n >>> 24;
+  out[pos + 2] = (n >>> 16) & 0xff;
+  out[pos + 3] = (n >>> 8) & 0xff;
+  out[pos + 4] = n & 0xff;
+  return pos + 5;
+}
+
+function writeBigInt(out: Uint8Array, pos: number, n: bigint): number {
+  const major = n >= 0n ? 0 : 1;
+  const arg = n >= 0n ? n : -1n - n;
+  if (arg < U32) return writeHead(out, pos, major, Number(arg));
+  if (arg >= 2n ** 64n) throw new RangeError(`info field ${n} does not fit 64 bits`);
+  out[pos] = (major << 5) | 27;
+  const hi = Number(arg >> 32n);
+  const lo = Number(arg & 0xffffffffn);
+  for (let i = 0; i < 4; i++) out[pos + 1 + i] = (hi >>> (24 - 8 * i)) & 0xff;
+  for (let i = 0; i < 4; i++) out[pos + 5 + i] = (lo >>> (24 - 8 * i)) & 0xff;
+  return pos + 9;
+}
+
+function writeBytes(out: Uint8Array, pos: number, bytes: Uint8Array): number {
+  pos = writeHead(out, pos, 2, bytes.length);
+  out.set(bytes, pos);
+  return pos + bytes.length;
+}
+
 export class CorruptInfoError extends Error {
   readonly code = 'ERR_CORRUPT_INFO';
 }
 
+/**
+ * Reads an info record. The shape encodeInfo writes is parsed by hand; anything else (older
+ * records with float64 integers or bignums) goes through cbor-x as before.
+ */
 export function decodeInfo(bytes: Uint8Array): Info {
+  return decodeCanonical(bytes) ?? decodeGeneric(bytes);
+}
+
+/** Unsigned (or, for times, signed) integers and byte strings in definite forms; else undefined. */
+function decodeCanonical(bytes: Uint8Array): Info | undefined {
+  let pos = 0;
+  let ok = true;
+  /** The argument of the head at pos with the given major type (-1 when it is something else). */
+  const head = (major: number): number => {
+    if (pos >= bytes.length) return (ok = false), -1;
+    const b = bytes[pos]!;
+    if (b >> 5 !== major) return (ok = false), -1;
+    const info = b & 31;
+    if (info < 24) {
+      pos += 1;
+      return info;
+    }
+    const len = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 0;
+    if (len === 0 || pos + 1 + len > bytes.length) return (ok = false), -1;
+    let n = 0;
+    for (let i = 1; i <= len; i++) n = n * 256 + bytes[pos + i]!;
+    pos += 1 + len;
+    return n;
+  };
+  const bigint = (): bigint => {
+    if (pos >= bytes.length) return (ok = false), 0n;
+    const b = bytes[pos]!;
+    const major = b >> 5;
+    if (major > 1) return (ok = false), 0n;
+    let arg: bigint;
+    if ((b & 31) === 27) {
+      if (pos + 9 > bytes.length) return (ok = false), 0n;
+      let hi = 0;
+      let lo = 0;
+      for (let i = 1; i <= 4; i++) hi = hi * 256 + bytes[pos + i]!;
+      for (let i = 5; i <= 8; i++) lo = lo * 256 + bytes[pos + i]!;
+      pos += 9;
+      arg = (BigInt(hi) << 32n) | BigInt(lo);
+    } else {
+      const n = head(major);
+      if (!ok) return 0n;
+      arg = BigInt(n);
+    }
+    return major === 0 ? arg : -1n - arg;
+  };
+  const byteString = (): Uint8Array => {
+    const n = head(2);
+    if (!ok || pos + n > bytes.length) return (ok = false), EMPTY;
+    const out = bytes.subarray(pos, pos + n);
+    pos += n;
+    return out;
+  };
+  if (bytes[pos++] !== 0x8a) return undefined;
+  const type = TYPES[head(0)];
+  const mode = head(0);
+  const uid = head(0);
+  const gid = head(0);
+  const mtimeNs = bigint();
+  const ctimeNs = bigint();
+  const size = bigint();
+  const allocated = bigint();
+  let target: Uint8Array | undefined;
+  if (bytes[pos] === 0xf6) pos++;
+  else target = byteString();
+  const n = head(4);
+  if (!ok || type === undefined) return undefined;
+  const xattrs: Xattr[] = [];
+  for (let i = 0; i < n && ok; i++) {
+    if (bytes[pos++] !== 0x82) return undefined;
+    const name = byteString();
+    const value = byteString();
+    xattrs.push({ name, value });
+  }
+  if (!ok || pos !== bytes.length) return undefined;
+  return { type, mode, uid, gid, mtimeNs, ctimeNs, size, allocated, target, xattrs };
+}
+
+const EMPTY = new Uint8Array(0);
+
+function decodeGeneric(bytes: Uint8Array): Info {
   let v: unknown;
   try {
     v = decode(bytes);

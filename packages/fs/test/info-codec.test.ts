@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_TIME_NS, MIN_TIME_NS, decodeInfo, encodeInfo, type Info } from '../src/info.js';
+import { Encoder } from 'cbor-x';
+import { MAX_TIME_NS, MIN_TIME_NS, decodeInfo, encodeInfo, encodeInfoGeneric, type Info } from '../src/info.js';
 import { codeOf, newFs } from './helpers.js';
 
 /** Bytes of a CBOR integer in shortest form (major type 0, or 1 for negatives). */
@@ -24,6 +25,19 @@ const info: fc.Arbitrary<Info> = fc.record({
   xattrs: fc.constant([]),
 });
 
+const bytesOf = (max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ maxLength: max });
+const fullInfo: fc.Arbitrary<Info> = fc
+  .tuple(
+    info,
+    fc.constantFrom('file' as const, 'directory' as const, 'symlink' as const, 'fifo' as const, 'socket' as const),
+    fc.option(fc.oneof(bytesOf(30), bytesOf(70000)), { nil: undefined }),
+    fc.array(fc.record({ name: bytesOf(300), value: fc.oneof(bytesOf(20), bytesOf(66000)) }), { maxLength: 30 }),
+  )
+  .map(([i, type, target, xattrs]) => ({ ...i, type, target, xattrs }));
+
+/** Byte strings as plain arrays, so Buffers and Uint8Arrays compare alike. */
+const plain = (x: Info) => ({ ...x, target: x.target && [...x.target], xattrs: x.xattrs.map((a) => [[...a.name], [...a.value]]) });
+
 describe('info records', () => {
   it('integers are CBOR integers in shortest form, never floats, and read back exactly', () => {
     fc.assert(
@@ -46,10 +60,40 @@ describe('info records', () => {
     };
     const bytes = encodeInfo(i);
     expect(bytes.length).toBe(1 + 1 + 3 + 1 + 1 + 1 + 1 + 1 + 1 + byteString(3) + 1 + 1 + byteString(6) + byteString(300));
-    const back = decodeInfo(bytes);
-    // Byte strings come back as views (Buffers under Node): compare their bytes.
-    const plain = (x: Info) => ({ ...x, target: [...x.target!], xattrs: x.xattrs.map((a) => [[...a.name], [...a.value]]) });
-    expect(plain(back)).toEqual(plain(i));
+    expect(plain(decodeInfo(bytes))).toEqual(plain(i));
+  });
+
+  it('the hand-written codec writes exactly what cbor-x writes, and reads both its own and older records', () => {
+    // Older records: cbor-x given plain numbers wrote integers from 2^32 to 2^53 as float64.
+    const old = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: false, variableMapSize: true });
+    const codes = { directory: 0, file: 1, symlink: 2, fifo: 3, socket: 4 };
+    const asNumber = (n: bigint): number | bigint => (n >= -(2n ** 53n) && n <= 2n ** 53n ? Number(n) : n);
+    fc.assert(
+      fc.property(fullInfo, (i) => {
+        const bytes = encodeInfo(i);
+        expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(encodeInfoGeneric(i)).toString('hex'));
+        expect(plain(decodeInfo(bytes))).toEqual(plain(i));
+        const legacy = old.encode([
+          codes[i.type], i.mode, i.uid, i.gid, asNumber(i.mtimeNs), asNumber(i.ctimeNs), asNumber(i.size), asNumber(i.allocated),
+          i.target ?? null, i.xattrs.map((x) => [x.name, x.value]),
+        ]) as Uint8Array;
+        expect(plain(decodeInfo(legacy))).toEqual(plain(i));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('damaged records are ERR_CORRUPT_INFO, never a wrong answer', () => {
+    const good = encodeInfo({ type: 'file', mode: 0o644, uid: 1, gid: 2, mtimeNs: 5n, ctimeNs: 6n, size: 0n, allocated: 0n, target: undefined, xattrs: [] });
+    for (const bad of [good.subarray(0, good.length - 1), Uint8Array.of(...good, 0), Uint8Array.of(0x8a, 9, ...good.subarray(2)), Uint8Array.of(0x83, 1, 2, 3)]) {
+      let code: string | undefined;
+      try {
+        decodeInfo(bad);
+      } catch (err) {
+        code = (err as { code?: string }).code;
+      }
+      expect(code).toBe('ERR_CORRUPT_INFO');
+    }
   });
 
   it('times a stored record cannot hold are refused with EINVAL', async () => {
