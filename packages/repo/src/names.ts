@@ -36,12 +36,24 @@ export class LevelNameStore implements NameStore {
   }
 
   async get(name: string): Promise<Hash | undefined> {
-    return (await this.table.get(name)) ?? undefined;
+    return this.getNow(name) ?? (await this.table.get(name)) ?? undefined;
+  }
+
+  /**
+   * The name's hash without waiting, where the database reads synchronously (memory-level,
+   * classic-level): null when it cannot. A mount's every root reads a branch head here.
+   */
+  private getNow(name: string): Hash | undefined | null {
+    const t = this.table;
+    // getSync throws while the database opens (get waits for it).
+    if (t.status !== 'open' || (t.supports as { getSync?: boolean }).getSync !== true) return null;
+    return t.getSync(name) ?? undefined;
   }
 
   compareAndSwap(name: string, expect: Hash | undefined, next: Hash | undefined): Promise<void> {
     const run = this.lock.then(async () => {
-      const actual = await this.get(name);
+      const now = this.getNow(name);
+      const actual = now !== null ? now : await this.get(name);
       if (!same(actual, expect)) {
         throw new ConflictError(name, expect && bytesToHex(expect), actual && bytesToHex(actual));
       }
