@@ -1,6 +1,6 @@
 // The Info record stored at every path's info key (docs/format.md, "Info").
 import { Encoder, decode } from 'cbor-x';
-import { compareBytes } from '@cafs/kv';
+import { cborHeadLength, compareBytes, writeCborHead } from '@cafs/kv';
 
 export type FileType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket';
 
@@ -56,23 +56,23 @@ export function encodeInfo(info: Info): Uint8Array {
   const target = info.target;
   let size = 1 + intBytes(TYPE_CODES[info.type]) + intBytes(info.mode) + intBytes(info.uid) + intBytes(info.gid);
   size += bigIntBytes(info.mtimeNs) + bigIntBytes(info.ctimeNs) + bigIntBytes(info.size) + bigIntBytes(info.allocated);
-  size += target === undefined ? 1 : headBytes(target.length) + target.length;
-  size += headBytes(info.xattrs.length);
-  for (const x of info.xattrs) size += 1 + headBytes(x.name.length) + x.name.length + headBytes(x.value.length) + x.value.length;
+  size += target === undefined ? 1 : cborHeadLength(target.length) + target.length;
+  size += cborHeadLength(info.xattrs.length);
+  for (const x of info.xattrs) size += 1 + cborHeadLength(x.name.length) + x.name.length + cborHeadLength(x.value.length) + x.value.length;
   const out = new Uint8Array(size);
   let pos = 0;
   out[pos++] = 0x8a;
-  pos = writeHead(out, pos, 0, TYPE_CODES[info.type]);
-  pos = writeHead(out, pos, 0, info.mode);
-  pos = writeHead(out, pos, 0, info.uid);
-  pos = writeHead(out, pos, 0, info.gid);
+  pos = writeCborHead(out, pos, 0, TYPE_CODES[info.type]);
+  pos = writeCborHead(out, pos, 0, info.mode);
+  pos = writeCborHead(out, pos, 0, info.uid);
+  pos = writeCborHead(out, pos, 0, info.gid);
   pos = writeBigInt(out, pos, info.mtimeNs);
   pos = writeBigInt(out, pos, info.ctimeNs);
   pos = writeBigInt(out, pos, info.size);
   pos = writeBigInt(out, pos, info.allocated);
   if (target === undefined) out[pos++] = 0xf6;
   else pos = writeBytes(out, pos, target);
-  pos = writeHead(out, pos, 4, info.xattrs.length);
+  pos = writeCborHead(out, pos, 4, info.xattrs.length);
   for (const x of info.xattrs) {
     out[pos++] = 0x82;
     pos = writeBytes(out, pos, x.name);
@@ -98,51 +98,21 @@ export function encodeInfoGeneric(info: Info): Uint8Array {
   ]) as Uint8Array;
 }
 
-/** Bytes of a CBOR head (major type and argument) for an argument below 2^32. */
-function headBytes(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-}
-
 /** Bytes of an unsigned integer below 2^32 (numbers here always are: mode, ids, type). */
 function intBytes(n: number): number {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`info field ${n} is not a 32-bit unsigned integer`);
-  return headBytes(n);
+  return cborHeadLength(n);
 }
 
 function bigIntBytes(n: bigint): number {
-  if (n >= 0n) return n < U32 ? headBytes(Number(n)) : 9;
-  return n >= -U32 ? headBytes(Number(-1n - n)) : 9;
-}
-
-function writeHead(out: Uint8Array, pos: number, major: number, n: number): number {
-  const m = major << 5;
-  if (n < 24) {
-    out[pos] = m | n;
-    return pos + 1;
-  }
-  if (n < 0x100) {
-    out[pos] = m | 24;
-    out[pos + 1] = n;
-    return pos + 2;
-  }
-  if (n < 0x10000) {
-    out[pos] = m | 25;
-    out[pos + 1] = n >>> 8;
-    out[pos + 2] = n & 0xff;
-    return pos + 3;
-  }
-  out[pos] = m | 26;
-  out[pos + 1] = n >>> 24;
-  out[pos + 2] = (n >>> 16) & 0xff;
-  out[pos + 3] = (n >>> 8) & 0xff;
-  out[pos + 4] = n & 0xff;
-  return pos + 5;
+  if (n >= 0n) return n < U32 ? cborHeadLength(Number(n)) : 9;
+  return n >= -U32 ? cborHeadLength(Number(-1n - n)) : 9;
 }
 
 function writeBigInt(out: Uint8Array, pos: number, n: bigint): number {
   const major = n >= 0n ? 0 : 1;
   const arg = n >= 0n ? n : -1n - n;
-  if (arg < U32) return writeHead(out, pos, major, Number(arg));
+  if (arg < U32) return writeCborHead(out, pos, major, Number(arg));
   if (arg >= 2n ** 64n) throw new RangeError(`info field ${n} does not fit 64 bits`);
   out[pos] = (major << 5) | 27;
   const hi = Number(arg >> 32n);
@@ -153,7 +123,7 @@ function writeBigInt(out: Uint8Array, pos: number, n: bigint): number {
 }
 
 function writeBytes(out: Uint8Array, pos: number, bytes: Uint8Array): number {
-  pos = writeHead(out, pos, 2, bytes.length);
+  pos = writeCborHead(out, pos, 2, bytes.length);
   out.set(bytes, pos);
   return pos + bytes.length;
 }

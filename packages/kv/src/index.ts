@@ -1,6 +1,7 @@
 export * from './errors.js';
 export { compareBytes, equalBytes, successor, bytesToHex, utf8, fromUtf8 } from './bytes.js';
 export { sha256, sha256Hex, setSha256, portableSha256, type Sha256 } from './sha256.js';
+export { cborHeadLength, writeCborHead } from './cbor-head.js';
 export { HASH_BYTES, hashToHex, parseHash, isHash, type Hash } from './hash.js';
 export * from './store/blob-store.js';
 export { LevelBlobStore, MemoryBlobStore, type LevelBlobStoreOptions, type LevelDatabase } from './store/level-blob-store.js';

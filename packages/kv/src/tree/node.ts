@@ -10,6 +10,7 @@ import { CorruptNodeError } from '../errors.js';
 import { HASH_BYTES, type Hash } from '../hash.js';
 import { sha256Hex } from '../sha256.js';
 import { MAX_KEY_BYTES, MAX_LEVEL, MAX_VALUE_BYTES } from './format.js';
+import { cborHeadLength, writeCborHead } from '../cbor-head.js';
 
 export class TreeNode {
   readonly hash: Hash;
@@ -91,34 +92,6 @@ export class TreeNode {
   }
 }
 
-function headerLength(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-}
-
-function writeHeader(out: Uint8Array, pos: number, major: number, n: number): number {
-  const m = major << 5;
-  if (n < 24) {
-    out[pos] = m | n;
-    return pos + 1;
-  }
-  if (n < 0x100) {
-    out[pos] = m | 24;
-    out[pos + 1] = n;
-    return pos + 2;
-  }
-  if (n < 0x10000) {
-    out[pos] = m | 25;
-    out[pos + 1] = n >>> 8;
-    out[pos + 2] = n & 0xff;
-    return pos + 3;
-  }
-  out[pos] = m | 26;
-  out[pos + 1] = n >>> 24;
-  out[pos + 2] = (n >>> 16) & 0xff;
-  out[pos + 3] = (n >>> 8) & 0xff;
-  out[pos + 4] = n & 0xff;
-  return pos + 5;
-}
 
 const MAJOR_UINT = 0;
 const MAJOR_BYTES = 2;
@@ -182,13 +155,13 @@ export class EntryBuffer {
       const node = this.segNode[s];
       if (node === undefined) {
         const len = (field === 0 ? this.segKey[s]! : this.segValue[s]!).length;
-        size += headerLength(len) + len;
+        size += cborHeadLength(len) + len;
       } else {
         const o = node.offsets;
         const from = this.segFrom[s]!;
         const to = this.segTo[s]!;
         const first = o[4 * from + field]!;
-        size += o[4 * (to - 1) + field + 1]! - (first - headerLength(o[4 * from + field + 1]! - first));
+        size += o[4 * (to - 1) + field + 1]! - (first - cborHeadLength(o[4 * from + field + 1]! - first));
       }
     }
     return size;
@@ -201,7 +174,7 @@ export class EntryBuffer {
       const node = this.segNode[s];
       if (node === undefined) {
         const bytes = field === 0 ? this.segKey[s]! : this.segValue[s]!;
-        pos = writeHeader(out, pos, MAJOR_BYTES, bytes.length);
+        pos = writeCborHead(out, pos, MAJOR_BYTES, bytes.length);
         out.set(bytes, pos);
         offsets[4 * k + field] = pos;
         pos += bytes.length;
@@ -212,7 +185,7 @@ export class EntryBuffer {
         const from = this.segFrom[s]!;
         const to = this.segTo[s]!;
         const first = o[4 * from + field]!;
-        const start = first - headerLength(o[4 * from + field + 1]! - first);
+        const start = first - cborHeadLength(o[4 * from + field + 1]! - first);
         const end = o[4 * (to - 1) + field + 1]!;
         out.set(node.bytes.subarray(start, end), pos);
         const delta = pos - start;
@@ -251,7 +224,7 @@ function allocate(bytes: number): { buffer: ArrayBuffer; at: number } {
 /** Encodes and hashes a node; keys must be strictly increasing (the caller guarantees it). */
 export function encodeNode(level: number, e: EntryBuffer): TreeNode {
   const n = e.count;
-  const size = 1 + headerLength(level) + 2 * headerLength(n) + e.sectionBytes(0) + e.sectionBytes(2);
+  const size = 1 + cborHeadLength(level) + 2 * cborHeadLength(n) + e.sectionBytes(0) + e.sectionBytes(2);
   // One allocation holds both the bytes and the offsets table: allocating an ArrayBuffer costs
   // microseconds in a large heap, more than copying the node.
   // The node's hash goes there too, after the offsets.
@@ -260,11 +233,11 @@ export function encodeNode(level: number, e: EntryBuffer): TreeNode {
   const { buffer, at } = allocate(hashAt + HASH_BYTES);
   const out = new Uint8Array(buffer, at, size);
   const offsets = new Uint32Array(buffer, at + offsetsAt, 4 * n);
-  let pos = writeHeader(out, 0, MAJOR_ARRAY, 3);
-  pos = writeHeader(out, pos, MAJOR_UINT, level);
-  pos = writeHeader(out, pos, MAJOR_ARRAY, n);
+  let pos = writeCborHead(out, 0, MAJOR_ARRAY, 3);
+  pos = writeCborHead(out, pos, MAJOR_UINT, level);
+  pos = writeCborHead(out, pos, MAJOR_ARRAY, n);
   pos = e.writeSection(out, pos, 0, offsets);
-  pos = writeHeader(out, pos, MAJOR_ARRAY, n);
+  pos = writeCborHead(out, pos, MAJOR_ARRAY, n);
   e.writeSection(out, pos, 2, offsets);
   const hash = new Uint8Array(buffer, at + hashAt, HASH_BYTES);
   hexInto(sha256Hex(out), hash, 0);
