@@ -1,7 +1,7 @@
 // The small mutable table of a repository: names (branches, tags) -> hashes, with
 // compare-and-swap updates.
 import type { AbstractSublevel } from 'abstract-level';
-import { bytesToHex, type Hash, type LevelDatabase } from '@cafs/kv';
+import { bytesToHex, equalBytes, type Hash, type LevelDatabase } from '@cafs/kv';
 import { ConflictError } from './errors.js';
 
 /** `expect`: the hash the name must hold now (undefined: it must not exist). */
@@ -14,8 +14,7 @@ export interface NameStore {
   close(): Promise<void>;
 }
 
-const same = (a: Hash | undefined, b: Hash | undefined): boolean =>
-  a === undefined || b === undefined ? a === b : a.length === b.length && a.every((x, i) => x === b[i]);
+const same = (a: Hash | undefined, b: Hash | undefined): boolean => (a === undefined || b === undefined ? a === b : equalBytes(a, b));
 
 /**
  * Names in a sublevel of an abstract-level database (the blob store's own, so one directory
