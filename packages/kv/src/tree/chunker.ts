@@ -1,5 +1,4 @@
-import { MAX_NODE_BYTES, boundarySeed, boundaryThreshold, entryWeight, minEntries } from './format.js';
-import { murmur3Range } from './murmur3.js';
+import { MAX_NODE_BYTES, entryWeight, isBoundaryRange, minEntries } from './format.js';
 import { EntryBuffer, encodeNode, type TreeNode } from './node.js';
 
 /**
@@ -11,7 +10,6 @@ export class Chunker {
   readonly level: number;
   private readonly entries = new EntryBuffer();
   private readonly min: number;
-  private readonly seed: number;
   private readonly emit: (node: TreeNode) => void;
   /** Summed entry weights since the last cut. */
   private weight = 0;
@@ -19,7 +17,6 @@ export class Chunker {
   constructor(level: number, emit: (node: TreeNode) => void) {
     this.level = level;
     this.min = minEntries(level);
-    this.seed = boundarySeed(level);
     this.emit = emit;
   }
 
@@ -31,11 +28,10 @@ export class Chunker {
   add(key: Uint8Array, value: Uint8Array): void {
     const entries = this.entries;
     entries.push(key, value);
-    const w = entryWeight(key.length);
-    this.weight += w;
+    this.weight += entryWeight(key.length);
     if (
       entries.count >= this.min &&
-      (entries.payload >= MAX_NODE_BYTES || murmur3Range(key, 0, key.length, this.seed) < boundaryThreshold(this.weight, w))
+      (entries.payload >= MAX_NODE_BYTES || isBoundaryRange(key, 0, key.length, this.level, this.weight))
     ) {
       this.cut();
     }
@@ -76,7 +72,7 @@ export class Chunker {
         count >= this.min &&
         (payload >= MAX_NODE_BYTES ||
           ((weight > oldWeight || i === lastIndex || (i === 0 && this.level > 0)) &&
-            murmur3Range(node.bytes, ks, ke, this.seed) < boundaryThreshold(weight, w)))
+            isBoundaryRange(node.bytes, ks, ke, this.level, weight)))
       ) {
         entries.pushRun(node, start, i + 1, runPayload);
         this.cut();
