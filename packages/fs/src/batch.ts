@@ -57,9 +57,9 @@ export function toNs(t: Time): bigint {
 }
 
 /** toNs, refusing what a stored time cannot hold (signed 64-bit nanoseconds). */
-function checkedNs(t: Time, syscall: string, path: PathLike): bigint {
+export function checkedNs(t: Time, syscall: string, path: PathLike | undefined): bigint {
   const ns = toNs(t);
-  if (ns < MIN_TIME_NS || ns > MAX_TIME_NS) throw new FsError('EINVAL', syscall, showPath(path), `time ${String(t)} is outside 1677..2262`);
+  if (ns < MIN_TIME_NS || ns > MAX_TIME_NS) throw new FsError('EINVAL', syscall, path === undefined ? undefined : showPath(path), `time ${String(t)} is outside 1677..2262`);
   return ns;
 }
 

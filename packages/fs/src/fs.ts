@@ -1,9 +1,8 @@
 import { Tree, type BlobStore, type Hash, type TreeOptions } from '@cafs/kv';
 import { BlobLru } from './blob-cache.js';
-import { Batch, FsReader, toNs, type Data, type DirEntry, type FsContext, type Time, type WriteFileOptions } from './batch.js';
+import { Batch, FsReader, checkedNs, type Data, type DirEntry, type FsContext, type Time, type WriteFileOptions } from './batch.js';
 import { diffRoots, type FsChange, type FsDiffOptions } from './diff.js';
-import { MAX_TIME_NS, MIN_TIME_NS, encodeInfo, type Info } from './info.js';
-import { FsError } from './errors.js';
+import { encodeInfo, type Info } from './info.js';
 import { ROOT_KEY } from './keys.js';
 import { TreeReader } from './kv-view.js';
 import type { PathLike } from './path.js';
@@ -57,8 +56,7 @@ export class Fs {
 
   /** A filesystem holding only an empty root directory. */
   async mkfs(options: MkfsOptions = {}): Promise<Hash> {
-    const t = options.mtime === undefined ? 0n : toNs(options.mtime);
-    if (t < MIN_TIME_NS || t > MAX_TIME_NS) throw new FsError('EINVAL', 'mkfs', undefined, `time ${String(options.mtime)} is outside 1677..2262`);
+    const t = options.mtime === undefined ? 0n : checkedNs(options.mtime, 'mkfs', undefined);
     const info: Info = {
       type: 'directory',
       mode: options.mode ?? 0o755,

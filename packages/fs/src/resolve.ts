@@ -3,7 +3,7 @@ import { FsError } from './errors.js';
 import { decodeInfo, type Info } from './info.js';
 import { childKey, infoKey, ROOT_KEY } from './keys.js';
 import { NOT_CACHED } from '@cafs/kv';
-import { valueAt, type KvReader } from './kv-view.js';
+import type { KvReader } from './kv-view.js';
 import { isDotDot, pathBytes, showPath, splitPath, type PathLike } from './path.js';
 
 /** Symbolic links followed in one resolution before ELOOP (Linux's MAXSYMLINKS). */
@@ -21,14 +21,20 @@ export interface Resolved {
 }
 
 export async function readInfo(reader: KvReader, key: Uint8Array): Promise<Info | undefined> {
-  const v = await valueAt(reader, key);
-  return v === undefined ? undefined : decodeInfo(v);
+  const now = readInfoNow(reader, key);
+  return now !== NOT_CACHED ? now : loadInfo(reader, key);
 }
 
 /** readInfo from what is at hand (overlays, cached nodes); NOT_CACHED when it must load. */
 function readInfoNow(reader: KvReader, key: Uint8Array): Info | undefined | typeof NOT_CACHED {
   const v = reader.peek(key);
   return v === undefined || v === NOT_CACHED ? v : decodeInfo(v);
+}
+
+/** readInfo once readInfoNow said NOT_CACHED. */
+async function loadInfo(reader: KvReader, key: Uint8Array): Promise<Info | undefined> {
+  const v = await reader.get(key);
+  return v === undefined ? undefined : decodeInfo(v);
 }
 
 /**
@@ -44,7 +50,7 @@ export async function resolve(reader: KvReader, path: PathLike, syscall: string,
   if (!names.some(isDotDot)) {
     const key = infoKey(names);
     const now = readInfoNow(reader, key);
-    const info = now === NOT_CACHED ? await readInfo(reader, key) : now;
+    const info = now === NOT_CACHED ? await loadInfo(reader, key) : now;
     if (info !== undefined && !(info.type === 'symlink' && (follow || trailingSlash))) {
       if (trailingSlash && info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
       return { names, key, info, parentKey: key.subarray(0, key.length - (names[names.length - 1]?.length ?? -1) - 1) };
@@ -53,7 +59,7 @@ export async function resolve(reader: KvReader, path: PathLike, syscall: string,
       const parentNames = names.slice(0, -1);
       const parentKey = infoKey(parentNames);
       const parentNow = parentNames.length === 0 ? ROOT_DIR : readInfoNow(reader, parentKey);
-      const parent = parentNow === NOT_CACHED ? await readInfo(reader, parentKey) : parentNow;
+      const parent = parentNow === NOT_CACHED ? await loadInfo(reader, parentKey) : parentNow;
       if (parent !== undefined && parent.type === 'directory') return { names, key, info: undefined, parentKey };
     }
   }
