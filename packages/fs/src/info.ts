@@ -1,5 +1,5 @@
 // The Info record stored at every path's info key (docs/format.md, "Info").
-import { Encoder, decode } from 'cbor-x';
+import { decode } from 'cbor-x';
 import { cborHeadLength, compareBytes, writeCborHead } from '@cafs/kv';
 
 export type FileType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket';
@@ -31,26 +31,19 @@ export interface Info {
   xattrs: Xattr[];
 }
 
-const cbor = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: false, variableMapSize: true });
-
 /** Times are signed 64-bit nanoseconds (1677 to 2262), as Linux keeps them. */
 export const MIN_TIME_NS = -(2n ** 63n);
 export const MAX_TIME_NS = 2n ** 63n - 1n;
 
 const U32 = 2n ** 32n;
-/**
- * Integers in CBOR's shortest form: cbor-x writes a number in [-2^32, 2^32) as an integer, but a
- * larger one as a float64 (fb), and a bigint always as 8 bytes (1b / 3b), which beyond 2^32 is
- * the shortest integer form. So: numbers inside, bigints outside.
- */
-const int = (n: bigint): number | bigint => (n >= -U32 && n < U32 ? Number(n) : n);
 const big = (x: unknown): bigint => (typeof x === 'bigint' ? x : BigInt(x as number));
 
 /**
  * CBOR array: [type, mode, uid, gid, mtimeNs, ctimeNs, size, allocated, target|null,
  * [[name, value], ...]] with type 0 directory, 1 file, 2 symlink, 3 fifo, 4 socket. Written by
- * hand, byte for byte what cbor-x writes for that array with `int` applied (a test compares
- * the two): every stat and every change of a mount encodes or decodes one.
+ * hand: CBOR integers in shortest form, byte for byte what cbor-x writes given numbers inside
+ * [-2^32, 2^32) and bigints beyond (it writes larger numbers as float64s, any bigint in 8 bytes;
+ * a test compares the two). Every stat and every change of a mount encodes or decodes one.
  */
 export function encodeInfo(info: Info): Uint8Array {
   const target = info.target;
@@ -79,23 +72,6 @@ export function encodeInfo(info: Info): Uint8Array {
     pos = writeBytes(out, pos, x.value);
   }
   return out;
-}
-
-/** The same record through cbor-x: what encodeInfo must equal (tests), and older records' reader. */
-export function encodeInfoGeneric(info: Info): Uint8Array {
-  const xattrs = info.xattrs.map((x) => [x.name, x.value]);
-  return cbor.encode([
-    TYPE_CODES[info.type],
-    info.mode,
-    info.uid,
-    info.gid,
-    int(info.mtimeNs),
-    int(info.ctimeNs),
-    int(info.size),
-    int(info.allocated),
-    info.target ?? null,
-    xattrs,
-  ]) as Uint8Array;
 }
 
 /** Bytes of an unsigned integer below 2^32 (numbers here always are: mode, ids, type). */
