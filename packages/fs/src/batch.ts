@@ -4,7 +4,7 @@ import { compareBytes, type Hash, type Tree } from '@cafs/kv';
 import { FileReader } from './data/file-reader.js';
 import { rewrite, readRange, writeNew, extentsFrom, extentBytes, type BlobCache } from './data/file-data.js';
 import { FsError } from './errors.js';
-import { MAX_TIME_NS, MIN_TIME_NS, decodeInfo, encodeInfo, sortXattrs, type FileType, type Info } from './info.js';
+import { MAX_TIME_NS, MIN_TIME_NS, decodeInfo, encodeInfo, infoType, sortXattrs, type FileType, type Info } from './info.js';
 import { childKey, extentRange, infoKey, prefixEnd, ROOT_KEY } from './keys.js';
 import { valueAt, type KvReader } from './kv-view.js';
 import { Txn } from './kv-view.js';
@@ -165,7 +165,7 @@ export class FsReader {
 
   private async isDirectoryKey(key: Uint8Array): Promise<boolean> {
     const value = await valueAt(this.kv, key);
-    return value !== undefined && decodeInfo(value).type === 'directory';
+    return value !== undefined && infoType(value) === 'directory';
   }
 
   async exists(path: PathLike): Promise<boolean> {

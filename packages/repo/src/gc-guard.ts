@@ -175,8 +175,12 @@ export class GcGuard implements BlobStore {
   }
 
   async put(bytes: Uint8Array, options?: BlobStoreOperationOptions): Promise<Hash> {
-    const [hash] = await this.putMany([bytes], options);
-    return hash!;
+    options?.signal?.throwIfAborted();
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('a blob must be a Uint8Array');
+    // One blob (a commit per change of a mount): no arrays of putMany's.
+    const hash = sha256(bytes);
+    await this.putHashed([{ hash, bytes: bytes.slice() }], options);
+    return hash;
   }
 
   async putMany(blobs: readonly Uint8Array[], options?: BlobStoreOperationOptions): Promise<Hash[]> {
@@ -190,11 +194,16 @@ export class GcGuard implements BlobStore {
     return prepared.map((b) => b.hash);
   }
 
-  async putHashed(blobs: readonly HashedBlob[], options?: BlobStoreOperationOptions): Promise<void> {
-    this.record(blobs);
+  putHashed(blobs: readonly HashedBlob[], options?: BlobStoreOperationOptions): Promise<void> {
+    // Not async (one promise less per put): a bad argument still rejects, never throws.
+    try {
+      this.record(blobs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // Only a running delete is waited for (no extra turn per put otherwise).
-    if (this.deleting !== undefined) await this.barrier();
-    await this.inner.putHashed(blobs, options);
+    if (this.deleting !== undefined) return this.barrier().then(() => this.inner.putHashed(blobs, options));
+    return this.inner.putHashed(blobs, options);
   }
 
   get(hash: Hash, options?: BlobStoreOperationOptions): Promise<Uint8Array> {

@@ -1,7 +1,7 @@
 // The small mutable table of a repository: names (branches, tags) -> hashes, with
 // compare-and-swap updates.
 import type { AbstractSublevel } from 'abstract-level';
-import { bytesToHex, equalBytes, type Hash, type LevelDatabase } from '@cafs/kv';
+import { bytesToHex, compareBytes, equalBytes, type Hash, type LevelDatabase, type MemoryBlobStore } from '@cafs/kv';
 import { ConflictError } from './errors.js';
 
 /** `expect`: the hash the name must hold now (undefined: it must not exist). */
@@ -64,9 +64,56 @@ export class LevelNameStore implements NameStore {
   }
 
   async *list(prefix: string): AsyncGenerator<[string, Hash]> {
-    // U+FFFF sorts after every name character we allow.
-    for await (const [k, v] of this.table.iterator({ gte: prefix, lt: prefix + '\uffff' })) yield [k, v];
+    // Keys sort by their UTF-8 bytes: those with the prefix form one run from it (no upper bound
+    // in text: a character beyond U+FFFF sorts after U+FFFF there).
+    for await (const [k, v] of this.table.iterator({ gte: prefix })) {
+      if (!k.startsWith(prefix)) break;
+      yield [k, v];
+    }
   }
 
   async close(): Promise<void> {}
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * Names in memory, for the in-memory repository: a Map, so a compare-and-swap (one per change of
+ * a mount) is a lookup and a set, not a trip through abstract-level. Listing sorts the names
+ * by their UTF-8 bytes, as LevelNameStore's utf8 keys do.
+ */
+export class MemoryNameStore implements NameStore {
+  private readonly table = new Map<string, Hash>();
+
+  get(name: string): Promise<Hash | undefined> {
+    return Promise.resolve(this.table.get(name));
+  }
+
+  compareAndSwap(name: string, expect: Hash | undefined, next: Hash | undefined): Promise<void> {
+    const actual = this.table.get(name);
+    if (!same(actual, expect)) {
+      return Promise.reject(new ConflictError(name, expect && bytesToHex(expect), actual && bytesToHex(actual)));
+    }
+    if (next === undefined) this.table.delete(name);
+    else this.table.set(name, next.slice());
+    return Promise.resolve();
+  }
+
+  async *list(prefix: string): AsyncGenerator<[string, Hash]> {
+    // A snapshot, as a database iterator gives.
+    const hits = [...this.table].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => ({ k, v, b: utf8.encode(k) }));
+    hits.sort((x, y) => compareBytes(x.b, y.b));
+    for (const h of hits) yield [h.k, h.v];
+  }
+
+  async close(): Promise<void> {}
+}
+
+const memoryNames = new WeakMap<MemoryBlobStore, MemoryNameStore>();
+
+/** The names of an in-memory store: one table per store, shared by every Repo opened on it. */
+export function memoryNamesOf(store: MemoryBlobStore): MemoryNameStore {
+  let names = memoryNames.get(store);
+  if (names === undefined) memoryNames.set(store, (names = new MemoryNameStore()));
+  return names;
 }

@@ -10,7 +10,7 @@ import {
 import { Fs, type FsOptions } from '@cafs/fs';
 import { decodeCommit, encodeCommit, tryDecodeCommit, type Commit } from './commit.js';
 import { RepoError } from './errors.js';
-import { LevelNameStore, type NameStore } from './names.js';
+import { LevelNameStore, memoryNamesOf, type NameStore } from './names.js';
 import { Drive } from './drive/drive.js';
 import { GcGuard } from './gc-guard.js';
 import { gc, type GcOptions, type GcReport } from './gc.js';
@@ -87,6 +87,7 @@ export class Repo {
     this.store = given instanceof GcGuard ? given : new GcGuard(given);
     const inner = this.store instanceof GcGuard ? this.store.inner : given;
     if (options.names !== undefined) this.names = options.names;
+    else if (inner instanceof MemoryBlobStore) this.names = memoryNamesOf(inner);
     else if (inner instanceof LevelBlobStore) this.names = new LevelNameStore(inner.db);
     else throw new RepoError('EINVAL', 'a names table is needed for a store that is not a LevelBlobStore');
     this.now = options.now ?? systemClock;
