@@ -187,6 +187,12 @@ export class CafsMount {
   private jobs: RootJob[] = [];
   private makingRoots = false;
   private handles = new Map<number, Handle>();
+  /**
+   * Handles holding a write failure their next flush, fsync or close must report. While there
+   * are none, flush has nothing to say (gathered writes become a root at release or the next
+   * request) and the patched fuse-native answers it without a round trip to JS.
+   */
+  private unreported = 0;
   private nextFd = 1;
   private detached = new Map<string, Detached>();
   private mounted = false;
@@ -313,6 +319,7 @@ export class CafsMount {
     this.fuse = fuse;
     await new Promise<void>((done, fail) => fuse.mount((err) => (err ? fail(err) : done())));
     this.mounted = true;
+    fuse.nativeFlush?.(this.unreported === 0);
     live.add(this);
     installExitHook();
     if (this.options.handleSignals !== false) installSignalHandlers();
@@ -478,7 +485,7 @@ export class CafsMount {
         job.error = err;
         if (job.fd !== undefined) {
           const h = this.handles.get(job.fd);
-          if (h !== undefined) h.writeError = err;
+          if (h !== undefined) this.setWriteError(h, err);
         }
         this.failedBehind(job.path, err);
       }
@@ -520,6 +527,21 @@ export class CafsMount {
     // The kernel's page cache may hold what never reached a root.
     this.newEpoch();
     throw p.error;
+  }
+
+  /** A write through `h` failed after its answer: its next flush, fsync or close reports it. */
+  private setWriteError(h: Handle, err: unknown): void {
+    if (h.writeError === undefined && this.unreported++ === 0) this.fuse?.nativeFlush?.(false);
+    h.writeError = err ?? new Error('write failed');
+  }
+
+  /** The write failure `h` holds, if any, now reported (or dropped with the handle). */
+  private takeWriteError(h: Handle | undefined): unknown {
+    const err = h?.writeError;
+    if (err === undefined) return undefined;
+    h!.writeError = undefined;
+    if (--this.unreported === 0) this.fuse?.nativeFlush?.(true);
+    return err;
   }
 
   /** Reads through the handle's opened file, opening it again when the root moved on. */
@@ -877,12 +899,10 @@ export class CafsMount {
 
       flush: (path: string, fd: number, cb: (err: number) => void) => {
         if (this.readOnly) return cb(0);
+        // Reached only while some descriptor holds a write failure (see `unreported`).
         const h = this.handles.get(fd);
-        const failed = h?.writeError;
-        if (failed !== undefined) {
-          h!.writeError = undefined;
-          return cb(toErrno(failed));
-        }
+        const failed = this.takeWriteError(h);
+        if (failed !== undefined) return cb(toErrno(failed));
         const p = this.pending;
         if (p === undefined || p.fd !== fd || h === undefined) return cb(0);
         // Write-behind, as the page cache of a local filesystem: close() returns while the
@@ -890,7 +910,7 @@ export class CafsMount {
         // next fsync or close of this descriptor and by a `writeFailed` event.
         cb(0);
         this.serial(() => this.seal()).catch((err: unknown) => {
-          h.writeError = err;
+          this.setWriteError(h, err);
           this.failedBehind(path, err);
         });
       },
@@ -900,16 +920,16 @@ export class CafsMount {
         cb0(
           cb,
           this.serial(() => this.settle()).then(() => {
-            const h = this.handles.get(fd);
-            const failed = h?.writeError;
-            if (failed === undefined) return;
-            h!.writeError = undefined;
-            throw failed;
+            const failed = this.takeWriteError(this.handles.get(fd));
+            if (failed !== undefined) throw failed;
           }),
         );
       },
 
       release: (path: string, fd: number, cb: (err: number) => void) => {
+        // A failure still unreported goes with the handle (close has returned; the
+        // `writeFailed` event told of it).
+        this.takeWriteError(this.handles.get(fd));
         this.handles.delete(fd);
         const closed = (): void => this.emit('closed', { path, fd });
         if (this.readOnly) {

@@ -19,6 +19,11 @@ export interface FuseServer {
   context(): Caller | null;
   /** Drops attributes kept natively for coming getattrs (patched fuse-native only). */
   forgetHints?(): void;
+  /**
+   * Whether flush (close) is answered natively, without a round trip to JS (patched fuse-native
+   * only; false when the build cannot).
+   */
+  nativeFlush?(on: boolean): boolean;
 }
 
 /** Who made a request: new files and directories are theirs. */

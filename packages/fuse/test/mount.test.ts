@@ -367,6 +367,27 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
       await new Promise((r) => setTimeout(r, 50));
       expect(failed).toEqual(['/late ERR_CONFLICT', '/late2 ERR_CONFLICT']);
       expect((await repo.fs.stat(await m.currentRoot(), '/late2')).mode & 0o777).toBe(0o644);
+      // A descriptor whose writes failed to become a root while it stayed open: its close()
+      // reports it (flush then goes to JS; while no failure waits, it is answered natively).
+      interfere = '/held';
+      const child = spawn(process.execPath, ['-e', `
+        const fs = require('fs');
+        const fd = fs.openSync(${JSON.stringify(mnt + '/held')}, 'w');
+        fs.writeSync(fd, 'data');
+        fs.writeFileSync(${JSON.stringify(mnt + '/other')}, 'b'); // another request: the writes become a root
+        process.stdin.once('data', () => {
+          try { fs.closeSync(fd); console.log('closed'); } catch (e) { console.log(e.code); }
+          // The next close has nothing left to report.
+          fs.closeSync(fs.openSync(${JSON.stringify(mnt + '/again')}, 'w'));
+          console.log('again');
+        });`]);
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += String(b)));
+      const exited = new Promise((r) => child.on('exit', r));
+      while (!failed.includes('/held ERR_CONFLICT')) await new Promise((r) => setTimeout(r, 10));
+      child.stdin.end('go');
+      await exited;
+      expect(out.trim().split('\n')).toEqual(['EIO', 'again']);
       // fsync waits for the root: the failure is its answer.
       interfere = '/synced';
       const r = await sh(`dd if=/dev/zero of='${mnt}/synced' bs=1k count=4 conv=fsync`);
