@@ -400,6 +400,21 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     }
   });
 
+  it('attributes a change answered are not reused once a write or another change follows', async () => {
+    // The patched fuse-native answers a getattr right after a setattr from the setattr's
+    // answer: a write (or any change) in between must make it ask again.
+    const out = await ok(
+      `cd '${mnt}' && printf abc > hinted && touch -d @1000000000 hinted && stat -c '%s %Y' hinted && ` +
+        `{ exec 3>>hinted; printf de >&3; stat -c '%s %Y' hinted; exec 3>&-; } && chmod 600 hinted && stat -c '%a %s' hinted && ` +
+        `printf x >> hinted && stat -c '%a %s' hinted && touch -d @1000000001 hinted && mv hinted hinted2 && stat -c '%s %Y' hinted2`,
+    );
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toBe('3 1000000000');
+    expect(lines[1]!.split(' ')[0]).toBe('5');
+    expect(lines[1]!.split(' ')[1]).not.toBe('1000000000');
+    expect(lines.slice(2)).toEqual(['600 5', '600 6', '6 1000000001']);
+  });
+
   it('the kernel keeps a file\'s pages across opens, and drops them when a checkout changes the file', async () => {
     // Same size and same mtime on both roots: only the content tells them apart.
     await ok(`cd '${mnt}' && printf AAAA > kc && touch -d '2001-01-01 UTC' kc && cat kc >/dev/null`);
