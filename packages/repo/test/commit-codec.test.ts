@@ -1,5 +1,7 @@
 // The hand-written commit encoder against cbor-x, which wrote every commit before it, and the
 // format vector of docs/format.md.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Encoder } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +51,8 @@ describe('commit encoding', () => {
       message: 'write /a',
       author: undefined,
     };
+    const doc = readFileSync(fileURLToPath(new URL('../../../docs/format.md', import.meta.url)), 'utf8');
+    expect(doc).toContain(bytesToHex(encodeCommit(c)));
     expect(bytesToHex(encodeCommit(c))).toBe(
       '866e636166732d636f6d6d69742d763158201111111111111111111111111111111111111111111111111111111111111111' +
         '8158202222222222222222222222222222222222222222222222222222222222222222' +
