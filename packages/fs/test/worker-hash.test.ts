@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { equalBytes, type Hash } from '@cafs/kv';
 import { getChunkHasher, setChunkHasher, type ChunkHasher } from '../src/data/chunk-hasher.js';
 import { WorkerChunkHasher } from '../src/data/worker-hasher.js';
+import { decodeExtent } from '../src/extent.js';
 import { hex, newFs } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -130,6 +131,31 @@ describe('chunk hashing on a worker thread', () => {
     expect(hex(a.root)).toBe(hex(b.root));
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(worker.running).toBe(true);
+  });
+
+  it('stored chunks share slabs whose bytes outside every chunk are zeros (no stale memory)', async () => {
+    const data = content(20 * MiB + 12345, 11, 2);
+    const { fs, root } = await writeRoot(worker, data);
+    const slabs = new Map<ArrayBufferLike, [number, number][]>();
+    for await (const e of fs.tree.entries(root)) {
+      if (e.key[e.key.length - 9] !== 0) continue; // info records (extent keys end in 0 + 8 bytes)
+      const extent = decodeExtent(e.value);
+      if (extent.ref === undefined) continue;
+      const bytes = await fs.store.get(extent.ref);
+      const list = slabs.get(bytes.buffer) ?? [];
+      list.push([bytes.byteOffset, bytes.byteOffset + bytes.length]);
+      slabs.set(bytes.buffer, list);
+    }
+    expect(slabs.size).toBeGreaterThanOrEqual(3);
+    for (const [buffer, spans] of slabs) {
+      const all = new Uint8Array(buffer);
+      spans.sort((a, b) => a[0] - b[0]);
+      let at = 0;
+      for (const [from, to] of [...spans, [all.length, all.length] as [number, number]]) {
+        for (let i = at; i < from; i++) if (all[i] !== 0) throw new Error(`slab byte ${i} outside the chunks is ${all[i]}`);
+        at = Math.max(at, to);
+      }
+    }
   });
 
   it('a failing hasher fails the write, leaves the root alone and no rejection unhandled', async () => {

@@ -28,7 +28,11 @@ export interface ChunkHasher {
    * settles (it may be detached meanwhile); it then uses the buffer the answer hands back.
    */
   hashSlab(job: SlabJob): Promise<SlabDigests>;
-  /** A fresh slab of `size` bytes (contents unspecified: the writer overwrites or zeroes all of it). */
+  /**
+   * A fresh slab of `size` zero bytes, as `new ArrayBuffer(size)` gives. The writer fills a
+   * prefix and leaves the rest as it is: stored chunks are views into the slab, so its tail
+   * must not carry stale memory, and untouched pages cost no memory.
+   */
   allocateSlab?(size: number): ArrayBuffer;
 }
 

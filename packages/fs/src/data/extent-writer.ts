@@ -272,8 +272,7 @@ export class ExtentWriter {
     const hasher = this.hasher!;
     const spans = Uint32Array.from(this.slabSpans);
     const slab = this.slab;
-    // The slab may come from an unzeroed allocation: its unused tail must not carry stale bytes.
-    slab.fill(0, this.slabUsed);
+    // Its unused tail stays as allocated: zeros (ChunkHasher.allocateSlab), pages never touched.
     this.slabEnds = [];
     this.slabSpans = [];
     this.slab = new Uint8Array(0);

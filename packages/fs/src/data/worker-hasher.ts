@@ -106,8 +106,9 @@ export class WorkerChunkHasher implements ChunkHasher {
       }
     }
     this.slabSize = size;
-    // Outside Node's pool, so it can be transferred; not zeroed (the writer fills or zeroes all of it).
-    return Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer;
+    // Zeroed (see ChunkHasher.allocateSlab), outside Node's pool so it can be transferred. For
+    // a slab this large the zeros are the kernel's fresh pages: nothing is written until used.
+    return new ArrayBuffer(size);
   }
 
   hashSlab(job: SlabJob): Promise<SlabDigests> {
