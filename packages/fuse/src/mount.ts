@@ -468,7 +468,7 @@ export class CafsMount {
   }
 
   /**
-   * Makes the answered changes' roots in order, outside the request queue: each step waits a
+   * Makes the answered changes' roots in order, outside the request queue: each root waits a
    * turn of the event loop first, so answers go out and new requests are served in between.
    */
   private async makeRoots(): Promise<void> {
@@ -477,9 +477,8 @@ export class CafsMount {
       try {
         await nextTurn();
         if (job.after?.error !== undefined) throw job.after.error;
-        const root = await job.batch.flush();
-        await nextTurn();
-        await this.advance(root, job.what);
+        // The root and its commit in one step (a commit costs a few µs: one blob, one swap).
+        await this.advance(await job.batch.flush(), job.what);
         if (job.fd !== undefined) this.emit('written', { path: job.path, root: this.current });
       } catch (err) {
         job.error = err;
