@@ -898,7 +898,8 @@ export class CafsMount {
 
       flush: (path: string, fd: number, cb: (err: number) => void) => {
         if (this.readOnly) return cb(0);
-        // Reached only while some descriptor holds a write failure (see `unreported`).
+        // With the patched fuse-native, reached only while some descriptor holds a write
+        // failure (see `unreported`); without it, on every close.
         const h = this.handles.get(fd);
         const failed = this.takeWriteError(h);
         if (failed !== undefined) return cb(toErrno(failed));
