@@ -854,8 +854,8 @@ export class CafsMount {
 
       write: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
         if (this.readOnly) return cb(FuseNative.EROFS);
-        // A view of libfuse's buffer, valid until we answer: copied (into the run) before that.
-        const data = buf.subarray(0, len);
+        // A view valid until we answer (fuse-native trims it to the write): copied (into the run) before that.
+        const data = buf.length === len ? buf : buf.subarray(0, len);
         const h = this.handles.get(fd);
         const d = this.detached.get(path);
         let p: Promise<unknown>;
