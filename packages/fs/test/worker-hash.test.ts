@@ -6,7 +6,7 @@ import { createCipheriv } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { equalBytes, type Hash } from '@cafs/kv';
+import { equalBytes, sha256, type Hash } from '@cafs/kv';
 import { getChunkHasher, setChunkHasher, type ChunkHasher } from '../src/data/chunk-hasher.js';
 import { WorkerChunkHasher } from '../src/data/worker-hasher.js';
 import { decodeExtent } from '../src/extent.js';
@@ -194,17 +194,36 @@ describe('chunk hashing on a worker thread', () => {
     expect(worker.pending).toBe(0);
   });
 
-  it('a closed worker fails the writes it held; the next write starts a new one', async () => {
+  it('a closed worker hashes the shared slabs it held on this thread: the write still finishes, with the right root', async () => {
     const own = new WorkerChunkHasher();
     const data = content(30 * MiB, 11, 0);
     const fs = newFs();
     const root = await fs.mkfs();
+    const sync = await writeRoot(undefined, data);
     await withHasher(own, async () => {
+      const write = fs.writeFile(root, '/f', pieces(data, [4 * MiB]));
+      // Let a slab or two go out, then close under them.
+      await new Promise((r) => setTimeout(r, 0));
+      await own.close();
+      expect(hex(await write)).toBe(hex(sync.root));
+      expect(own.pending).toBe(0);
+      const again = await fs.writeFile(root, '/f', data);
+      expect(hex(again)).toBe(hex(sync.root));
+    });
+    await own.close();
+  });
+
+  it('a closed worker fails the writes whose plain (transferred) slabs it held; the next write starts a new one', async () => {
+    const own = new WorkerChunkHasher();
+    const plain: ChunkHasher = { hashSlab: (job) => own.hashSlab(job), allocateSlab: (size) => new ArrayBuffer(size) };
+    const data = content(30 * MiB, 12, 0);
+    const fs = newFs();
+    const root = await fs.mkfs();
+    await withHasher(plain, async () => {
       const write = fs.writeFile(root, '/f', pieces(data, [4 * MiB])).then(
         () => 'finished', // it may have finished first
         (err: unknown) => String(err),
       );
-      // Let a slab or two go out, then close under them.
       await new Promise((r) => setTimeout(r, 0));
       await own.close();
       expect(await write).toMatch(/finished|closed/);
@@ -214,6 +233,22 @@ describe('chunk hashing on a worker thread', () => {
       expect(hex(again)).toBe(hex(sync.root));
     });
     await own.close();
+  });
+
+  it('shares its slabs with the worker (SharedArrayBuffers, never moved) and hands back the same buffer', async () => {
+    const slab = worker.allocateSlab(8 * MiB);
+    expect(slab).toBeInstanceOf(SharedArrayBuffer);
+    const bytes = new Uint8Array(slab);
+    bytes.set(content(MiB, 21, 0));
+    const spans = Uint32Array.from([0, MiB, 4096, 5000]);
+    const answer = await worker.hashSlab({ buffer: slab, spans });
+    expect(answer.buffer).toBe(slab);
+    expect(bytes.length).toBe(8 * MiB); // not detached
+    expect(hex(answer.digests.subarray(0, 32))).toBe(hex(sha256(bytes.subarray(0, MiB))));
+    expect(hex(answer.digests.subarray(32, 64))).toBe(hex(sha256(bytes.subarray(4096, 9096))));
+    // The stock the worker pre-touches after an answer is shared too.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(worker.allocateSlab(8 * MiB)).toBeInstanceOf(SharedArrayBuffer);
   });
 
   it('a process that wrote through the worker exits by itself, also after an abort', async () => {

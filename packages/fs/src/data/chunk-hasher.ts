@@ -9,15 +9,18 @@
 
 /** A slab handed over for hashing, and what comes back. */
 export interface SlabJob {
-  /** The slab; the hasher may transfer it away and hands it (or its moved self) back. */
-  buffer: ArrayBuffer;
+  /**
+   * The slab; the hasher may transfer it away and hands it (or its moved self) back. A
+   * SharedArrayBuffer (as a hasher's allocateSlab may give) is shared with the hasher, not moved.
+   */
+  buffer: ArrayBufferLike;
   /** Chunk i is bytes [spans[2i], spans[2i] + spans[2i+1]) of the buffer. */
   spans: Uint32Array;
 }
 
 export interface SlabDigests {
   /** The slab's bytes, unchanged (after a transfer, a new ArrayBuffer object). */
-  buffer: ArrayBuffer;
+  buffer: ArrayBufferLike;
   /** 32 bytes per chunk, in span order. */
   digests: Uint8Array;
 }
@@ -29,11 +32,12 @@ export interface ChunkHasher {
    */
   hashSlab(job: SlabJob): Promise<SlabDigests>;
   /**
-   * A fresh slab of `size` zero bytes, as `new ArrayBuffer(size)` gives. The writer fills a
-   * prefix and leaves the rest as it is: stored chunks are views into the slab, so its tail
-   * must not carry stale memory, and untouched pages cost no memory.
+   * A fresh slab of `size` zero bytes, as `new ArrayBuffer(size)` gives (it may be a
+   * SharedArrayBuffer). The writer fills a prefix and leaves the rest as it is: stored chunks
+   * are views into the slab, so its tail must not carry stale memory, and untouched pages cost
+   * no memory. Once handed to hashSlab, nobody writes to a slab again.
    */
-  allocateSlab?(size: number): ArrayBuffer;
+  allocateSlab?(size: number): ArrayBufferLike;
 }
 
 let current: ChunkHasher | undefined;

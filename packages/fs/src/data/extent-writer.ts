@@ -279,7 +279,7 @@ export class ExtentWriter {
     this.slabUsed = 0;
     let answer: Promise<SlabDigests>;
     try {
-      answer = hasher.hashSlab({ buffer: slab.buffer as ArrayBuffer, spans });
+      answer = hasher.hashSlab({ buffer: slab.buffer, spans });
     } catch (error) {
       answer = Promise.reject(error);
     }

@@ -1,7 +1,13 @@
-// A ChunkHasher on a node:worker_threads worker: slabs are transferred to it (no copy), it
-// hashes each chunk with node:crypto and transfers the slab back with the digests. One worker
-// per process, started on the first large write. It holds the process open only while it has
-// work: idle, it is unref'd, so a program that is done exits without closing anything.
+// A ChunkHasher on a node:worker_threads worker: it hashes each chunk of a slab with
+// node:crypto and answers with the digests. One worker per process, started on the first large
+// write. It holds the process open only while it has work: idle, it is unref'd, so a program
+// that is done exits without closing anything.
+//
+// Slabs are SharedArrayBuffers, shared with the worker rather than moved to it and back: V8
+// counts every ArrayBuffer that crosses threads as new external memory (twice per slab, there
+// and back), and that count is what starts full garbage collections: a 1 GiB write ran some
+// fifty of them. A SharedArrayBuffer is not counted; a slab is never written once handed over,
+// so sharing it is safe. (Plain ArrayBuffers, from another allocator, are still transferred.)
 //
 // The worker also allocates the slabs: the first write to fresh memory costs a page fault per
 // 4 KiB (with the kernel zeroing the page), as much as the copy into it, so the worker touches
@@ -23,18 +29,21 @@ Promise.all([import('node:worker_threads'), import('node:crypto')]).then(([{ par
     const spans = m.spans;
     const n = spans.length >> 1;
     const digests = new Uint8Array(32 * n);
+    // A shared slab stays where it is; a plain one goes back with the answer.
+    const back = m.shared ? [] : [m.buffer];
+    const buffer = m.shared ? undefined : m.buffer;
     try {
       for (let i = 0; i < n; i++) digests.set(digest(new Uint8Array(m.buffer, spans[2 * i], spans[2 * i + 1])), 32 * i);
     } catch (err) {
-      parentPort.postMessage({ id: m.id, error: String((err && err.stack) || err), buffer: m.buffer }, [m.buffer]);
+      parentPort.postMessage({ id: m.id, error: String((err && err.stack) || err), buffer }, back);
       return;
     }
-    parentPort.postMessage({ id: m.id, buffer: m.buffer, digests }, [m.buffer, digests.buffer]);
+    parentPort.postMessage({ id: m.id, buffer, digests }, [...back, digests.buffer]);
     for (let k = 0; k < m.restock; k++) {
-      const slab = new ArrayBuffer(m.slabSize);
+      const slab = new SharedArrayBuffer(m.slabSize);
       const bytes = new Uint8Array(slab);
       for (let i = 0; i < bytes.length; i += 4096) bytes[i] = 0;
-      stock.postMessage(slab, [slab]);
+      stock.postMessage(slab);
     }
   });
   parentPort.postMessage({ ready: true });
@@ -48,7 +57,8 @@ const IDLE_DROP_MS = 1000;
 interface Reply {
   ready?: true;
   id: number;
-  buffer: ArrayBuffer;
+  /** A plain slab, moved back (a shared one never left). */
+  buffer?: ArrayBuffer;
   digests?: Uint8Array;
   error?: string;
 }
@@ -58,6 +68,12 @@ interface Waiting {
   reject: (err: Error) => void;
   /** Until the worker is up, the job stays here (not yet transferred), with the slabs to restock. */
   job: (SlabJob & { restock: number }) | undefined;
+  /** A shared slab handed over: its bytes are still readable here (for the answer, or to hash here). */
+  shared: SlabJob | undefined;
+}
+
+function isShared(buffer: ArrayBufferLike): buffer is SharedArrayBuffer {
+  return typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
 }
 
 /** Hashes a slab on this thread: for jobs still here when the worker cannot start. */
@@ -97,18 +113,18 @@ export class WorkerChunkHasher implements ChunkHasher {
     return this.worker !== undefined;
   }
 
-  allocateSlab(size: number): ArrayBuffer {
+  allocateSlab(size: number): ArrayBufferLike {
     if (this.stock !== undefined && size === this.slabSize) {
       const got = receiveMessageOnPort(this.stock);
       if (got !== undefined) {
         this.stocked--;
-        return got.message as ArrayBuffer;
+        return got.message as SharedArrayBuffer;
       }
     }
     this.slabSize = size;
-    // Zeroed (see ChunkHasher.allocateSlab), outside Node's pool so it can be transferred. For
-    // a slab this large the zeros are the kernel's fresh pages: nothing is written until used.
-    return new ArrayBuffer(size);
+    // Zeroed (see ChunkHasher.allocateSlab). For a slab this large the zeros are the kernel's
+    // fresh pages: nothing is written until used.
+    return new SharedArrayBuffer(size);
   }
 
   hashSlab(job: SlabJob): Promise<SlabDigests> {
@@ -128,7 +144,7 @@ export class WorkerChunkHasher implements ChunkHasher {
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     return new Promise<SlabDigests>((resolve, reject) => {
-      const waiting: Waiting = { resolve, reject, job: { buffer: job.buffer, spans: job.spans, restock } };
+      const waiting: Waiting = { resolve, reject, job: { buffer: job.buffer, spans: job.spans, restock }, shared: undefined };
       this.waiting.set(id, waiting);
       if (this.waiting.size === 1) worker.ref();
       if (this.ready) this.send(id, waiting);
@@ -139,20 +155,23 @@ export class WorkerChunkHasher implements ChunkHasher {
     const job = waiting.job;
     if (job === undefined || this.worker === undefined) return;
     waiting.job = undefined;
+    const shared = isShared(job.buffer);
+    if (shared) waiting.shared = job;
     try {
-      this.worker.postMessage({ id, buffer: job.buffer, spans: job.spans, restock: job.restock, slabSize: job.buffer.byteLength }, [job.buffer]);
+      const message = { id, buffer: job.buffer, spans: job.spans, restock: job.restock, slabSize: job.buffer.byteLength, shared };
+      this.worker.postMessage(message, shared ? [] : [job.buffer as ArrayBuffer]);
     } catch (err) {
       this.settled(id);
       waiting.reject(err instanceof Error ? err : new WorkerHashError(String(err)));
     }
   }
 
-  /** Stops the worker; slabs still out fail. A later slab starts a new worker. */
+  /** Stops the worker; plain slabs still out fail (shared ones are hashed here). A later slab starts a new worker. */
   async close(): Promise<void> {
     const w = this.worker;
     if (w === undefined) return;
     this.worker = undefined;
-    this.hashUnsent();
+    this.hashHeld();
     this.failAll(new WorkerHashError('the hash worker was closed'));
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
@@ -185,16 +204,17 @@ export class WorkerChunkHasher implements ChunkHasher {
       }
       const waiting = this.settled(m.id);
       if (waiting === undefined) return;
-      if (m.error !== undefined || m.digests === undefined) waiting.reject(new WorkerHashError(`hash worker: ${m.error ?? 'no digests'}`));
-      else waiting.resolve({ buffer: m.buffer, digests: m.digests });
+      const buffer = m.buffer ?? waiting.shared?.buffer;
+      if (m.error !== undefined || m.digests === undefined || buffer === undefined) waiting.reject(new WorkerHashError(`hash worker: ${m.error ?? 'no digests'}`));
+      else waiting.resolve({ buffer, digests: m.digests });
     });
     const fail = (err: Error): void => {
       if (this.worker !== w) return;
       this.worker = undefined;
-      this.hashUnsent();
+      this.hashHeld();
       this.broken = new WorkerHashError(`the hash worker stopped: ${err.message}`, { cause: err });
       this.failAll(this.broken);
-      // Writes in flight fail (their slabs went with the worker); later ones hash on this thread.
+      // Writes whose plain slabs went with the worker fail; later ones hash on this thread.
       if (getChunkHasher() === this) setChunkHasher(undefined);
     };
     w.on('error', fail);
@@ -203,12 +223,13 @@ export class WorkerChunkHasher implements ChunkHasher {
     return w;
   }
 
-  /** Jobs not handed over yet still have their slabs: they are hashed here. */
-  private hashUnsent(): void {
+  /** Jobs not handed over yet, and shared slabs, still have their bytes here: they are hashed here. */
+  private hashHeld(): void {
     for (const [id, waiting] of [...this.waiting]) {
-      if (waiting.job === undefined) continue;
+      const job = waiting.job ?? waiting.shared;
+      if (job === undefined) continue;
       this.settled(id);
-      waiting.resolve(hashHere(waiting.job));
+      waiting.resolve(hashHere(job));
     }
   }
 
