@@ -120,7 +120,7 @@ export class Fs {
   read(root: Hash, path: PathLike, options?: { offset?: number | bigint; length?: number }): Promise<Uint8Array> {
     return this.reader(root).read(path, options);
   }
-  /** A file's bytes as a stream of pieces (views of blob data, not copies). */
+  /** A file's bytes as a stream of pieces (views of blob data, not copies: possibly of a SharedArrayBuffer). */
   stream(root: Hash, path: PathLike, options?: { start?: number | bigint; end?: number | bigint; signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
     return this.reader(root).stream(path, options);
   }

@@ -158,6 +158,20 @@ describe('chunk hashing on a worker thread', () => {
     }
   });
 
+  it('reads hand back plain memory, never views of the shared slabs (Web Crypto refuses those)', async () => {
+    const data = content(20 * MiB, 13, 0);
+    const { fs, root } = await writeRoot(worker, data);
+    // Reads inside one chunk (of a slab, past the first 8 MiB) are where a view would be handed out.
+    for (const [at, length] of [[15 * MiB + 40000, 1], [15 * MiB + 40000, 1000], [19 * MiB, 3000]] as const) {
+      const piece = await fs.read(root, '/f', { offset: at, length });
+      expect(piece.buffer).toBeInstanceOf(ArrayBuffer);
+      expect(equalBytes(piece, data.subarray(at, at + length))).toBe(true);
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', piece));
+      expect(hex(digest)).toBe(hex(sha256(piece)));
+    }
+    expect((await fs.readFile(root, '/f')).buffer).toBeInstanceOf(ArrayBuffer);
+  });
+
   it('a failing hasher fails the write, leaves the root alone and no rejection unhandled', async () => {
     const data = content(20 * MiB, 3, 0);
     const failing: ChunkHasher = { hashSlab: () => Promise.reject(new Error('hasher down')) };

@@ -7,6 +7,7 @@ import { sha256, type HashedBlob } from '@cafs/kv';
 import { INLINE_MAX } from '../extent.js';
 import { CDC_MIN_SIZE } from './cdc.js';
 import { chunkCopy } from './chunk-copies.js';
+import { unsharedView } from './shared-memory.js';
 import { BLOCK_SIZE, ExtentWriter, isZero } from './extent-writer.js';
 
 const BLOCK = BigInt(BLOCK_SIZE);
@@ -67,7 +68,7 @@ export async function readRange(
     const bytes = extent.inline ?? (await blobs.get(extent.ref)).subarray(extent.offset, extent.offset + extent.length);
     const from = offset > xStart ? Number(offset - xStart) : 0;
     const to = Number((end < xEnd ? end : xEnd) - xStart);
-    if (out === undefined && xStart <= offset && xEnd >= end) return bytes.subarray(from, to);
+    if (out === undefined && xStart <= offset && xEnd >= end) return unsharedView(bytes, from, to);
     // One allocation of the whole result; holes stay as its zeros.
     out ??= new Uint8Array(n);
     out.set(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to), Number(xStart + BigInt(from) - offset));

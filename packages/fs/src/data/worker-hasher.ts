@@ -15,6 +15,7 @@
 // without waiting (receiveMessageOnPort) or, if none is ready, allocates its own.
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { sha256 } from '@cafs/kv';
+import { isShared } from './shared-memory.js';
 import { getChunkHasher, setChunkHasher, type ChunkHasher, type SlabDigests, type SlabJob } from './chunk-hasher.js';
 
 // The worker's whole program (CommonJS, run with eval: no file to find next to a bundle).
@@ -72,9 +73,6 @@ interface Waiting {
   shared: SlabJob | undefined;
 }
 
-function isShared(buffer: ArrayBufferLike): buffer is SharedArrayBuffer {
-  return typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
-}
 
 /** Hashes a slab on this thread: for jobs still here when the worker cannot start. */
 function hashHere(job: SlabJob): SlabDigests {
