@@ -73,7 +73,6 @@ interface Waiting {
   shared: SlabJob | undefined;
 }
 
-
 /** Hashes a slab on this thread: for jobs still here when the worker cannot start. */
 function hashHere(job: SlabJob): SlabDigests {
   const n = job.spans.length >> 1;
