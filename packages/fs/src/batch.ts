@@ -34,6 +34,8 @@ export interface DirEntry {
   /** The raw name bytes (names need not be UTF-8). */
   nameBytes: Uint8Array;
   type: FileType;
+  /** The entry's size as `lstat` gives it (0 for a directory that has no info of its own). */
+  size: bigint;
 }
 
 export interface WriteFileOptions {
@@ -191,12 +193,19 @@ export class FsReader {
     return out;
   }
 
-  /** Streams a directory's entries without holding them all. */
-  async *dirEntries(path: PathLike): AsyncGenerator<DirEntry> {
+  /**
+   * Streams a directory's entries without holding them all, in name (byte) order; with `after`,
+   * only the entries whose names sort after it (to list a large directory page by page).
+   */
+  async *dirEntries(path: PathLike, options: { after?: string | Uint8Array | undefined } = {}): AsyncGenerator<DirEntry> {
     const dir = await this.existing(path, 'scandir', true);
     if (dir.info.type !== 'directory') throw new FsError('ENOTDIR', 'scandir', showPath(path));
     const end = prefixEnd(dir.key);
     let from: Uint8Array | undefined;
+    if (options.after !== undefined) {
+      const after = typeof options.after === 'string' ? encoder.encode(options.after) : options.after;
+      from = prefixEnd(childKey(dir.key, after));
+    }
     for (;;) {
       let found: DirEntry | undefined;
       let childInfoKey: Uint8Array | undefined;
@@ -204,7 +213,7 @@ export class FsReader {
         const name = nameOf(e.key, dir.key);
         childInfoKey = childKey(dir.key, name);
         const info = compareBytes(e.key, childInfoKey) === 0 ? decodeInfo(e.value) : undefined;
-        found = { name: decoder.decode(name), nameBytes: name.slice(), type: info?.type ?? 'directory' };
+        found = { name: decoder.decode(name), nameBytes: name.slice(), type: info?.type ?? 'directory', size: info?.size ?? 0n };
         break;
       }
       if (found === undefined) return;

@@ -34,7 +34,22 @@ export interface FsDiffOptions {
   ranges?: boolean;
   /** Report a file removed in one place and added in another with the same content as one rename. */
   renames?: boolean;
+  /** Only changes after this path in key order (its own descendants still follow): to resume. */
+  after?: PathLike;
   signal?: AbortSignal;
+}
+
+export interface DiffPageOptions extends Omit<FsDiffOptions, 'after'> {
+  /** Where the previous page ended (its `next`). */
+  after?: string | undefined;
+  /** At most this many paths examined per page (a rename counts two); default 1000. */
+  limit?: number;
+}
+
+export interface DiffPage {
+  changes: FsChange[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  next?: string;
 }
 
 const decoder = new TextDecoder();
@@ -74,13 +89,47 @@ function changedRanges(g: Group, left: Info | undefined, right: Info | undefined
   return mergeRanges(ranges);
 }
 
-export async function* diffRoots(fs: Fs, a: Hash, b: Hash, options: FsDiffOptions = {}): AsyncGenerator<FsChange> {
+/** How far a bounded walk went: the caller's cursor for the next page. */
+interface PageState {
+  limit: number;
+  groups: number;
+  lastKey?: Uint8Array;
+  stopped: boolean;
+}
+
+export function diffRoots(fs: Fs, a: Hash, b: Hash, options: FsDiffOptions = {}): AsyncGenerator<FsChange> {
+  return walkDiff(fs, a, b, options);
+}
+
+/**
+ * One page of `diffRoots`: memory is bounded by `limit`. Renames are matched within a page
+ * (a file moved across a page boundary shows as a remove and an add).
+ */
+export async function diffPage(fs: Fs, a: Hash, b: Hash, options: DiffPageOptions = {}): Promise<DiffPage> {
+  const limit = options.limit ?? 1000;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new FsError('EINVAL', 'diff', undefined, 'limit must be a positive integer');
+  const state: PageState = { limit, groups: 0, stopped: false };
+  const changes: FsChange[] = [];
+  for await (const c of walkDiff(fs, a, b, options, state)) changes.push(c);
+  if (!state.stopped || state.lastKey === undefined) return { changes };
+  return { changes, next: '/' + keyNames(state.lastKey).map((n) => decoder.decode(n)).join('/') };
+}
+
+async function* walkDiff(fs: Fs, a: Hash, b: Hash, options: FsDiffOptions, page?: PageState): AsyncGenerator<FsChange> {
   if (compareBytes(a, b) === 0) return;
   const tree = fs.tree;
   let range: { gte?: Uint8Array; lt?: Uint8Array } = {};
   if (options.path !== undefined) {
     const key = infoKey(splitPath(options.path, 'diff'));
     range = { gte: key, lt: prefixEnd(key) };
+  }
+  if (options.after !== undefined) {
+    // After the path's info and extents ("/p/" and "/p/\0..."), before its children ("/p/x/").
+    const key = infoKey(splitPath(options.after, 'diff'));
+    const from = new Uint8Array(key.length + 1);
+    from.set(key);
+    from[key.length] = 1;
+    if (range.gte === undefined || compareBytes(from, range.gte) > 0) range.gte = from;
   }
 
   const toChange = async (g: Group): Promise<FsChange | undefined> => {
@@ -116,6 +165,10 @@ export async function* diffRoots(fs: Fs, a: Hash, b: Hash, options: FsDiffOption
     group = undefined;
     const change = await toChange(g);
     if (change === undefined) return;
+    if (page !== undefined) {
+      page.groups++;
+      page.lastKey = g.key;
+    }
     if (options.renames && (change.op === 'add' || change.op === 'remove') && change[change.op === 'add' ? 'right' : 'left']!.type !== 'directory') {
       pendingRenames.push({ change, signature: signatureOf(g, change.op === 'add' ? 'right' : 'left', (change.right ?? change.left)!) });
       return;
@@ -127,6 +180,10 @@ export async function* diffRoots(fs: Fs, a: Hash, b: Hash, options: FsDiffOption
     const owner = isExtentKey(d.key) ? extentOwner(d.key) : d.key;
     if (group === undefined || compareBytes(group.key, owner) !== 0) {
       yield* flushGroup();
+      if (page !== undefined && page.groups >= page.limit) {
+        page.stopped = true;
+        break;
+      }
       group = { key: owner, infoChanged: false, extents: [] };
     }
     if (owner === d.key) {

@@ -1,7 +1,7 @@
 import { Tree, type BlobStore, type Hash, type TreeOptions } from '@cafs/kv';
 import { BlobLru } from './blob-cache.js';
 import { Batch, FsReader, checkedNs, type Data, type DirEntry, type FsContext, type Time, type WriteFileOptions } from './batch.js';
-import { diffRoots, type FsChange, type FsDiffOptions } from './diff.js';
+import { diffPage, diffRoots, type DiffPage, type DiffPageOptions, type FsChange, type FsDiffOptions } from './diff.js';
 import { encodeInfo, type Info } from './info.js';
 import { ROOT_KEY } from './keys.js';
 import { TreeReader } from './kv-view.js';
@@ -107,8 +107,8 @@ export class Fs {
   readdir(root: Hash, path: PathLike, options?: { withFileTypes?: boolean }): Promise<string[] | DirEntry[]> {
     return options?.withFileTypes ? this.reader(root).readdirWithTypes(path) : this.reader(root).readdir(path);
   }
-  dirEntries(root: Hash, path: PathLike): AsyncGenerator<DirEntry> {
-    return this.reader(root).dirEntries(path);
+  dirEntries(root: Hash, path: PathLike, options?: { after?: string | Uint8Array | undefined }): AsyncGenerator<DirEntry> {
+    return this.reader(root).dirEntries(path, options);
   }
   /** A file of `root` opened for many reads (`readInto`): the path is resolved once. */
   openFile(root: Hash, path: PathLike): Promise<FileReader> {
@@ -196,5 +196,9 @@ export class Fs {
   /** What changed from root `a` to root `b`, path by path, in key order. */
   diff(a: Hash, b: Hash, options?: FsDiffOptions): AsyncGenerator<FsChange> {
     return diffRoots(this, a, b, options);
+  }
+  /** One bounded page of `diff` (for servers and UIs): pass `next` back as `after`. */
+  diffPage(a: Hash, b: Hash, options?: DiffPageOptions): Promise<DiffPage> {
+    return diffPage(this, a, b, options);
   }
 }

@@ -8,5 +8,5 @@ export { encodeExtent, decodeExtent, INLINE_MAX, type Extent } from './extent.js
 export { infoKey, extentKey, prefixEnd } from './keys.js';
 export { BLOCK_SIZE } from './data/extent-writer.js';
 export { FileReader } from './data/file-reader.js';
-export type { FsChange, FsDiffOptions, ByteRange } from './diff.js';
+export type { FsChange, FsDiffOptions, DiffPage, DiffPageOptions, ByteRange } from './diff.js';
 export { setChunkHasher, getChunkHasher, type ChunkHasher, type SlabJob, type SlabDigests } from './data/chunk-hasher.js';
