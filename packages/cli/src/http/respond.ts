@@ -1,0 +1,78 @@
+// Writing responses: small bodies at once, large ones piece by piece with backpressure, so
+// memory per response stays bounded whatever its size and however slowly the client reads.
+import type { ServerResponse } from 'node:http';
+
+const encoder = new TextEncoder();
+
+export function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, head: boolean, headers: Record<string, string> = {}): void {
+  const bytes = typeof body === 'string' ? encoder.encode(body) : body;
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(bytes.length), ...headers });
+  res.end(head ? undefined : bytes);
+}
+
+export function notModified(res: ServerResponse, headers: Record<string, string>): void {
+  res.writeHead(304, headers);
+  res.end();
+}
+
+/** Resolves true once `res` can take more, false if it closed first (the client left). */
+export function drained(res: ServerResponse): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = (): void => done(true);
+    const onClose = (): void => done(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/** Writes one piece; waits while the socket's buffer is full. False: the client is gone. */
+export async function write(res: ServerResponse, piece: Uint8Array | string): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (res.write(piece)) return true;
+  return drained(res);
+}
+
+/** Writes every piece of `source` with backpressure; false if the client left first. */
+export async function pipe(res: ServerResponse, source: AsyncIterable<Uint8Array>): Promise<boolean> {
+  for await (const piece of source) {
+    if (!(await write(res, piece))) return false;
+  }
+  return true;
+}
+
+/**
+ * Text produced a little at a time (listing rows, JSON records) written in ~64 KiB pieces.
+ */
+export class TextSink {
+  #buffered: string[] = [];
+  #length = 0;
+  constructor(private readonly res: ServerResponse) {}
+
+  async push(text: string): Promise<boolean> {
+    this.#buffered.push(text);
+    this.#length += text.length;
+    return this.#length >= 65536 ? this.flush() : !this.res.destroyed;
+  }
+
+  async flush(): Promise<boolean> {
+    if (this.#buffered.length === 0) return !this.res.destroyed;
+    const text = this.#buffered.join('');
+    this.#buffered = [];
+    this.#length = 0;
+    return write(this.res, text);
+  }
+}
+
+/** A signal that aborts when the response closes early or `outer` aborts (server shutdown). */
+export function requestSignal(res: ServerResponse, outer: AbortSignal | undefined): AbortSignal {
+  const ctl = new AbortController();
+  res.once('close', () => ctl.abort());
+  if (outer === undefined) return ctl.signal;
+  return AbortSignal.any([outer, ctl.signal]);
+}
