@@ -518,10 +518,23 @@ function build(): Command {
       .option('-p, --port <n>', 'port (0: any free port)', '8080')
       .option('--host <addr>', 'address to listen on', '127.0.0.1')
       .option('--import <dir>', 'with --memory: import this directory as branch main first')
-      .action(async (branches: string[], o: { port: string; host: string; import?: string }) => {
-        const { serve } = await import('./http.js');
+      .option('--max-connections <n>', 'refuse connections beyond this many', '1024')
+      .option('--headers-timeout <s>', 'a client must send its request headers within this many seconds', '10')
+      .option('--idle-timeout <s>', 'cut a connection on which nothing moves for this many seconds (slow readers)', '30')
+      .option('--shutdown-timeout <s>', 'on SIGTERM/SIGINT, let responses in flight finish for this many seconds', '2')
+      .action(async (branches: string[], o: { port: string; host: string; import?: string; maxConnections: string; headersTimeout: string; idleTimeout: string; shutdownTimeout: string }) => {
+        const { serve } = await import('./http/index.js');
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`bad port ${o.port}`);
+        const seconds = (flag: string, v: string): number => {
+          const n = Number(v);
+          if (!(Number.isFinite(n) && n > 0 && n <= 86400)) throw new CliError(`${flag} takes a number of seconds above 0 (got ${JSON.stringify(v)})`);
+          return Math.round(n * 1000);
+        };
+        const maxConnections = Number(o.maxConnections);
+        if (!(Number.isSafeInteger(maxConnections) && maxConnections > 0)) throw new CliError(`--max-connections takes a positive whole number (got ${JSON.stringify(o.maxConnections)})`);
+        const limits = { maxConnections, headersTimeoutMs: seconds('--headers-timeout', o.headersTimeout), idleTimeoutMs: seconds('--idle-timeout', o.idleTimeout) };
+        const shutdownMs = seconds('--shutdown-timeout', o.shutdownTimeout);
         let repo: Repo;
         if (globals().memory) {
           repo = await Repo.open();
@@ -536,20 +549,17 @@ function build(): Command {
           repo = await openRepo(globals().repo, globals().store);
         }
         for (const b of branches) await repo.head(b);
-        const server = await serve(repo, { port, host: o.host, branches: branches.length > 0 ? branches : undefined }).catch(async (err: unknown) => {
+        const server = await serve(repo, { port, host: o.host, branches: branches.length > 0 ? branches : undefined, ...limits }).catch(async (err: unknown) => {
           await repo.close();
           throw new CliError(`cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
         });
-        const addr = server.address() as { port: number };
-        out(`serving on http://${o.host}:${addr.port}/`);
+        out(`serving on http://${o.host}:${server.port}/`);
         await new Promise<void>((resolve) => {
-          const stop = (): void => {
-            server.close(() => resolve());
-            server.closeAllConnections?.();
-          };
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
         });
+        // Stop accepting; responses in flight get the deadline, then are cut.
+        await server.shutdown(shutdownMs);
         await repo.close();
       }),
     'cafs serve --port 8080\ncurl localhost:8080/b/main/README.md\ncafs serve site --port 0\ncafs --memory serve --import ./public',

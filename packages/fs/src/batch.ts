@@ -246,14 +246,14 @@ export class FsReader {
     let pos = checkOffset(options.start ?? 0, 'read', path, 'start');
     const end0 = options.end === undefined ? r.info.size : checkOffset(options.end, 'read', path, 'end');
     const end = end0 < r.info.size ? end0 : r.info.size;
-    const zeros = (n: bigint): Uint8Array[] => {
-      const out: Uint8Array[] = [];
+    // Lazily: a hole may be far larger than memory.
+    const zeros = function* (n: bigint): Generator<Uint8Array> {
       while (n > 0n) {
         const k = n < 65536n ? Number(n) : 65536;
-        out.push(new Uint8Array(k));
+        options.signal?.throwIfAborted();
+        yield new Uint8Array(k);
         n -= BigInt(k);
       }
-      return out;
     };
     for await (const x of extentsFrom(this.kv, r.key, pos)) {
       options.signal?.throwIfAborted();

@@ -55,9 +55,10 @@ export async function serve(repo: Repo, options: ServeOptions = {}): Promise<Caf
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  // A client that vanishes mid-request is not the server's error.
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  // Malformed or too slow requests: a short answer and the connection closed.
+  server.on('clientError', (err, socket) => {
+    const status = (err as { code?: string }).code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
     else socket.destroy();
   });
 
