@@ -65,4 +65,46 @@ describe('createHandler', () => {
     expect((await fetch(`${base}/diff/main~1..nope`)).status).toBe(404);
     expect((await fetch(`${base}/diff/garbage`)).status).toBe(400);
   });
+
+  it('pages large listings and diffs, following Link: rel="next" to the end', async () => {
+    const drive = await repo.drive('main');
+    const names = Array.from({ length: 2500 }, (_, i) => `f${String(i).padStart(5, '0')}`);
+    await drive.mkdir('/big');
+    for (const n of names) await drive.writeFile(`/big/${n}`, n);
+    await drive.commit('big');
+    const seen: string[] = [];
+    let url: string | undefined = `${base}/b/main/big/?limit=1000`;
+    let pages = 0;
+    while (url !== undefined) {
+      const r = await fetch(url, { headers: { Accept: 'application/json' } });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { entries: { name: string; size: number }[]; next?: string };
+      expect(body.entries.length).toBeLessThanOrEqual(1000);
+      for (const e of body.entries) expect(e.size).toBe(e.name.length);
+      seen.push(...body.entries.map((e) => e.name));
+      const link = r.headers.get('link');
+      expect(link === null).toBe(body.next === undefined);
+      url = link === null ? undefined : new URL(/^<([^>]+)>/.exec(link)![1]!, url).toString();
+      pages++;
+    }
+    expect(pages).toBe(3);
+    expect(seen).toEqual(names);
+    const html = await (await fetch(`${base}/b/main/big/?limit=2`)).text();
+    expect(html).toContain('<a rel="next" href="?limit=2&#38;after=f00001">next page</a>');
+    expect((await fetch(`${base}/b/main/big/?limit=0`)).status).toBe(400);
+    expect((await fetch(`${base}/b/main/big/?limit=10001`)).status).toBe(400);
+
+    const changes: string[] = [];
+    let diffUrl: string | undefined = `${base}/diff/main~1..main?limit=700`;
+    while (diffUrl !== undefined) {
+      const r = await fetch(diffUrl);
+      const body = (await r.json()) as { changes: { op: string; path: string }[]; next?: string };
+      expect(body.changes.length).toBeLessThanOrEqual(700);
+      changes.push(...body.changes.map((c) => `${c.op} ${c.path}`));
+      const link = r.headers.get('link');
+      diffUrl = link === null ? undefined : new URL(/^<([^>]+)>/.exec(link)![1]!, diffUrl).toString();
+    }
+    expect(changes).toEqual(['add /big', ...names.map((n) => `add /big/${n}`)]);
+  });
 });
+
