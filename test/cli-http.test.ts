@@ -104,7 +104,7 @@ describe('createHandler', () => {
       const link = r.headers.get('link');
       diffUrl = link === null ? undefined : new URL(/^<([^>]+)>/.exec(link)![1]!, diffUrl).toString();
     }
-    expect(changes).toEqual(['add /big', ...names.map((n) => `add /big/${n}`)]);
+    expect(changes).toEqual(['change /', 'add /big', ...names.map((n) => `add /big/${n}`)]);
   });
 });
 
