@@ -9,3 +9,4 @@ export { nodeFs, type NodeFsAdapter } from './drive/node-fs.js';
 export { DriveWatcher, type DriveChangeEvent, type WatchOptions } from './drive/watch.js';
 export { mergeRoots, mergeBase, mergeBases, mergeRefs, MergeAbortedError, type Conflict, type ConflictKind, type MergeOptions, type MergeResult, type MergeStats, type MergeRefsOptions, type MergeRefsResult } from './merge.js';
 export { gc, pin, unpin, pins, readGcState, GcGuard, guardStore, GC_STATE_NAME, PIN_PREFIX, DEFAULT_GRACE_MS, type GcOptions, type GcReport, type GcMode } from './gc.js';
+export * from './sync/index.js';
