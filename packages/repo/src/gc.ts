@@ -48,7 +48,7 @@ import { tryDecodeCommit, type Commit } from './commit.js';
 import { leafRefs, loadNode, nodeDiff, treeHasNode, tryGet } from './tree-walk.js';
 import { RepoError } from './errors.js';
 import { GcGuard } from './gc-guard.js';
-import { BRANCH_PREFIX, TAG_PREFIX, type Repo } from './repo.js';
+import { BRANCH_PREFIX, REMOTE_PREFIX, TAG_PREFIX, type Repo } from './repo.js';
 
 export { GcGuard, guardStore, type GuardEpoch } from './gc-guard.js';
 export { nodeDiff } from './tree-walk.js';
@@ -192,6 +192,8 @@ async function retain(repo: Repo, options: GcOptions): Promise<Retention> {
   const others: Hash[] = [];
   for await (const [name, h] of repo.names.list('')) {
     if (name.startsWith(BRANCH_PREFIX)) branches.push([name.slice(BRANCH_PREFIX.length), h]);
+    // Remote-tracking branches keep their history as local ones do (a later fetch diffs against it).
+    else if (name.startsWith(REMOTE_PREFIX)) branches.push([name.slice('refs/'.length), h]);
     else if (name.startsWith(TAG_PREFIX)) tags.push(h);
     else if (name.startsWith(PIN_PREFIX)) pinned.push(h);
     else if (!name.startsWith(GC_PREFIX)) others.push(h); // another feature's refs: keep what they name

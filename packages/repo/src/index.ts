@@ -1,4 +1,4 @@
-export { Repo, checkName, BRANCH_PREFIX, TAG_PREFIX, type RepoOptions, type ResolvedRef, type LogEntry } from './repo.js';
+export { Repo, checkName, BRANCH_PREFIX, TAG_PREFIX, REMOTE_PREFIX, type RepoOptions, type ResolvedRef, type LogEntry } from './repo.js';
 export { RepoError, ConflictError, type RepoErrorCode } from './errors.js';
 export { LevelNameStore, MemoryNameStore, type NameStore } from './names.js';
 export { encodeCommit, decodeCommit, tryDecodeCommit, type Commit } from './commit.js';

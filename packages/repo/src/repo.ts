@@ -45,6 +45,7 @@ export interface LogEntry {
 
 export const BRANCH_PREFIX = 'refs/heads/';
 export const TAG_PREFIX = 'refs/tags/';
+export const REMOTE_PREFIX = 'refs/remotes/';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -257,7 +258,7 @@ export class Repo {
 
   /**
    * Resolves `rev[~N...][:path]`, where rev is a 64-hex root or commit hash, a branch, a tag,
-   * or `refs/heads/x` / `refs/tags/x`; `~N` steps N first parents back.
+   * a remote-tracking branch (`origin/main`), or `refs/heads/x` / `refs/tags/x`; `~N` steps N first parents back.
    */
   async resolve(ref: string): Promise<ResolvedRef> {
     if (typeof ref !== 'string' || ref.length === 0) throw new RepoError('EINVAL', 'empty ref');
@@ -285,7 +286,9 @@ export class Repo {
       const named =
         (base.startsWith('refs/') ? await this.names.get(base) : undefined) ??
         (await this.names.get(BRANCH_PREFIX + base)) ??
-        (await this.names.get(TAG_PREFIX + base));
+        (await this.names.get(TAG_PREFIX + base)) ??
+        // A remote-tracking branch: origin/main.
+        (base.includes('/') ? await this.names.get(REMOTE_PREFIX + base) : undefined);
       if (named === undefined) throw new RepoError('ERR_UNKNOWN_REF', `unknown ref ${JSON.stringify(base)}`);
       commit = named;
     }
