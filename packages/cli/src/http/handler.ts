@@ -6,6 +6,7 @@ import { HttpError, statusOf } from './errors.js';
 import { serveDiff } from './diff.js';
 import { serveFile } from './file.js';
 import { serveListing } from './listing.js';
+import { serveSync, type PushOptions } from './sync-routes.js';
 import { cleanPath } from './paths.js';
 import { requestSignal, send } from './respond.js';
 
@@ -16,12 +17,14 @@ export interface HandlerOptions {
   signal?: AbortSignal | undefined;
   /** Requests announcing a larger body are refused with 413 (default 64 MiB). */
   maxBodyBytes?: number | undefined;
+  /** Accept pushes (blobs and branch updates) from clients presenting this token. */
+  push?: PushOptions | undefined;
 }
 
 type Next = (err?: unknown) => void;
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
-const USAGE = 'cafs: GET /r/<root>/<path>, /b/<branch>/<path>, /diff/<a>..<b>\n';
+const USAGE = 'cafs: GET /r/<root>/<path>, /b/<branch>/<path>, /diff/<a>..<b>, /refs, /blob/<hash>; POST /sync/{plan,blobs,has,put,ref}\n';
 
 /**
  * A request handler `(req, res, next?)`: without `next` it answers 404 for paths it does not
@@ -78,6 +81,9 @@ export function createHandler(repo: Repo, options: HandlerOptions = {}): (req: I
       const rawPath = (req.url ?? '/').split('?')[0]!;
       const segs = rawPath.split('/').slice(1);
       const kind = segs[0];
+      if (kind === 'refs' || kind === 'blob' || kind === 'sync') {
+        if (await serveSync(req, res, repo, segs, { push: options.push, maxBodyBytes: maxBody, branches: options.branches })) return;
+      }
       if (kind !== 'r' && kind !== 'b' && kind !== 'diff') {
         if (next) return next();
         if (rawPath === '/') return send(res, 200, 'text/plain; charset=utf-8', USAGE, head);
