@@ -33,6 +33,12 @@ const KNOWN: Record<string, string> = {
   ERR_ROOT_NOT_FOUND: 'no such root in the store',
   LEVEL_DATABASE_NOT_OPEN: 'cannot open the repository (is another cafs process using it?)',
   LEVEL_LOCKED: 'the repository is locked by another process',
+  ERR_REMOTE: 'the remote could not be reached',
+  ERR_UNAUTHORIZED: 'the remote wants a token (set CAFS_TOKEN)',
+  ERR_FORBIDDEN: 'the remote refused',
+  ERR_NON_FAST_FORWARD: 'not a fast-forward (pull first, or --force)',
+  ERR_INCOMPLETE: 'the source lacks blobs',
+  ERR_PROTOCOL: 'the remote spoke the protocol wrongly',
 };
 
 /** The one line to print for an error, and whether it is a user error (no stack wanted). */

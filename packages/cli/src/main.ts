@@ -13,6 +13,7 @@ import { REPO_DIR, openRepo, repoPath } from './repo-open.js';
 import { importDirectory } from './import.js';
 import { exportAtomic, exportPlain } from './export.js';
 import { fsck } from './fsck.js';
+import { remoteCommands } from './commands/remote.js';
 
 const hex = (h: Hash): string => bytesToHex(h);
 const out = (s: string): void => {
@@ -522,7 +523,9 @@ function build(): Command {
       .option('--headers-timeout <s>', 'a client must send its request headers within this many seconds', '10')
       .option('--idle-timeout <s>', 'cut a connection on which nothing moves for this many seconds (slow readers)', '30')
       .option('--shutdown-timeout <s>', 'on SIGTERM/SIGINT, let responses in flight finish for this many seconds', '2')
-      .action(async (branches: string[], o: { port: string; host: string; import?: string; maxConnections: string; headersTimeout: string; idleTimeout: string; shutdownTimeout: string }) => {
+      .option('--allow-push', 'accept pushes (blobs and branch updates) from clients with the token')
+      .option('--token-file <file>', 'the bearer token pushes must present (default: $CAFS_TOKEN)')
+      .action(async (branches: string[], o: { port: string; host: string; import?: string; maxConnections: string; headersTimeout: string; idleTimeout: string; shutdownTimeout: string; allowPush?: boolean; tokenFile?: string }) => {
         const { serve } = await import('./http/index.js');
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`bad port ${o.port}`);
@@ -535,6 +538,13 @@ function build(): Command {
         if (!(Number.isSafeInteger(maxConnections) && maxConnections > 0)) throw new CliError(`--max-connections takes a positive whole number (got ${JSON.stringify(o.maxConnections)})`);
         const limits = { maxConnections, headersTimeoutMs: seconds('--headers-timeout', o.headersTimeout), idleTimeoutMs: seconds('--idle-timeout', o.idleTimeout) };
         const shutdownMs = seconds('--shutdown-timeout', o.shutdownTimeout);
+        let push: { token: string } | undefined;
+        if (o.allowPush) {
+          const { readFileSync } = await import('node:fs');
+          const token = o.tokenFile !== undefined ? readFileSync(o.tokenFile, 'utf8').trim() : process.env['CAFS_TOKEN'];
+          if (token === undefined || token.length < 8) throw new CliError('--allow-push needs a token of at least 8 characters: --token-file FILE or $CAFS_TOKEN');
+          push = { token };
+        }
         let repo: Repo;
         if (globals().memory) {
           repo = await Repo.open();
@@ -549,11 +559,11 @@ function build(): Command {
           repo = await openRepo(globals().repo, globals().store);
         }
         for (const b of branches) await repo.head(b);
-        const server = await serve(repo, { port, host: o.host, branches: branches.length > 0 ? branches : undefined, ...limits }).catch(async (err: unknown) => {
+        const server = await serve(repo, { port, host: o.host, branches: branches.length > 0 ? branches : undefined, push, ...limits }).catch(async (err: unknown) => {
           await repo.close();
           throw new CliError(`cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
         });
-        out(`serving on http://${o.host}:${server.port}/`);
+        out(`serving on http://${o.host}:${server.port}/${push ? ' (pushes allowed with the token)' : ''}`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
@@ -666,6 +676,8 @@ function build(): Command {
       }),
     'cafs mount main /mnt/cafs\ncafs mount v1.0 /mnt/release --ro\ncafs --memory mount main /mnt/ram --import ./site',
   );
+
+  remoteCommands(program, { globals, out, json, withRepo });
 
   return program;
 }
