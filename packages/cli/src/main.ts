@@ -14,6 +14,7 @@ import { importDirectory } from './import.js';
 import { exportAtomic, exportPlain } from './export.js';
 import { fsck } from './fsck.js';
 import { remoteCommands } from './commands/remote.js';
+import { isUrlRef, openUrlRef, parseUrlRef } from './remote-ref.js';
 
 const hex = (h: Hash): string => bytesToHex(h);
 const out = (s: string): void => {
@@ -41,6 +42,23 @@ async function withRepo<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
   } finally {
     await repo.close();
   }
+}
+
+/**
+ * Runs `fn` on the repository a REF[:PATH] spec reads from: for a URL a `cafs serve` answers
+ * (http://host:port/r/<root>/path or .../b/<branch>/path), that server, read lazily; else ours.
+ */
+async function withSpec<T>(spec: string, fn: (repo: Repo, ref: string, path: string) => Promise<T>): Promise<T> {
+  if (isUrlRef(spec)) {
+    const u = await openUrlRef(spec);
+    try {
+      return await fn(u.repo, u.ref, u.path);
+    } finally {
+      await u.repo.close();
+    }
+  }
+  const { ref, path } = splitRef(spec);
+  return withRepo((repo) => fn(repo, ref, path));
 }
 
 function example(cmd: Command, text: string): Command {
@@ -178,8 +196,7 @@ function build(): Command {
       .option('--atomic', 'atomic projection: readers see the old tree or the new one, never a mix')
       .option('--json', 'print the result as JSON')
       .action(async (spec: string, dir: string, o: { force?: boolean; atomic?: boolean; json?: boolean }) => {
-        await withRepo(async (repo) => {
-          const { ref, path } = splitRef(spec);
+        await withSpec(spec, async (repo, ref, path) => {
           let { root } = await resolveRoot(repo, ref);
           if (o.atomic) {
             if (normPath(path) !== '/') {
@@ -208,8 +225,7 @@ function build(): Command {
       .option('-R, --recursive', 'list subdirectories too')
       .option('--json', 'print entries as JSON')
       .action(async (spec: string, o: { long?: boolean; recursive?: boolean; json?: boolean }) => {
-        await withRepo(async (repo) => {
-          const { ref, path } = splitRef(spec);
+        await withSpec(spec, async (repo, ref, path) => {
           const { root } = await resolveRoot(repo, ref);
           const start = normPath(path);
           const rows: { path: string; name: string; type: string; mode: number; size: number; mtime: string; target?: string }[] = [];
@@ -250,9 +266,8 @@ function build(): Command {
       .argument('<spec>', 'REF:PATH')
       .description("print a file's content")
       .action(async (spec: string) => {
-        await withRepo(async (repo) => {
-          const { ref, path } = splitRef(spec);
-          if (normPath(path) === '/') throw new CliError('cat needs REF:PATH');
+        await withSpec(spec, async (repo, ref, path) => {
+          if (normPath(path) === '/') throw new CliError('cat needs REF:PATH (or a URL with a path)');
           const { root } = await resolveRoot(repo, ref);
           const st = await repo.fs.stat(root, path);
           if (st.isDirectory()) throw new CliError(`${path} is a directory`);
@@ -271,8 +286,7 @@ function build(): Command {
       .description('show the metadata of a path (and the ref it resolves to)')
       .option('--json', 'print as JSON')
       .action(async (spec: string, o: { json?: boolean }) => {
-        await withRepo(async (repo) => {
-          const { ref, path } = splitRef(spec);
+        await withSpec(spec, async (repo, ref, path) => {
           const { root, commit } = await resolveRoot(repo, ref);
           const st = await repo.fs.lstat(root, normPath(path));
           const info = {
@@ -308,9 +322,13 @@ function build(): Command {
       .option('--name-status', 'one line per path: A, D, M or R and the path')
       .option('--json', 'print changes as JSON')
       .action(async (a: string, b: string, path: string | undefined, o: { stat?: boolean; nameStatus?: boolean; json?: boolean }) => {
-        await withRepo(async (repo) => {
-          const ra = await resolveRoot(repo, a);
-          const rb = await resolveRoot(repo, b);
+        if (isUrlRef(a) !== isUrlRef(b) || (isUrlRef(a) && parseUrlRef(a).base !== parseUrlRef(b).base)) {
+          throw new CliError('diff takes two local refs, or two URLs of one server');
+        }
+        const second = isUrlRef(b) ? (await openUrlRef(b)).ref : b;
+        await withSpec(a, async (repo, refA) => {
+          const ra = await resolveRoot(repo, refA);
+          const rb = await resolveRoot(repo, second);
           const changes: FsChange[] = [];
           for await (const c of repo.fs.diff(ra.root, rb.root, { ranges: true, renames: true, ...(path ? { path: normPath(path) } : {}) })) changes.push(c);
           const letter = { add: 'A', remove: 'D', change: 'M', rename: 'R' } as const;
@@ -644,11 +662,14 @@ function build(): Command {
       .option('--import <dir>', 'with --memory: import this directory as branch main first')
       .option('--allow-other', 'let other users use the mount (FUSE allow_other; the kernel still checks modes and owners)')
       .option('--keep-last <n>', 'collect garbage as the mount goes, keeping the last N commits of each branch (for long-lived RAM disks)')
+      .option('--cache-size <mib>', 'for a URL: MiB of fetched blobs kept in memory', '256')
+      .option('--poll <s>', 'for a branch URL: check this often whether the branch moved', '5')
       .option('--json', 'print the mount as a JSON line')
-      .action(async (ref: string, dir: string, o: { ro?: boolean; import?: string; json?: boolean; allowOther?: boolean; keepLast?: string }) => {
+      .action(async (ref: string, dir: string, o: MountCliOptions) => {
         const keepLast = o.keepLast === undefined ? undefined : Number(o.keepLast);
         if (keepLast !== undefined && !(Number.isInteger(keepLast) && keepLast > 0)) throw new CliError('--keep-last needs a positive integer');
         const { mount } = await import('@cafs/fuse');
+        if (isUrlRef(ref)) return mountUrl(ref, dir, o);
         let repo: Repo;
         if (globals().memory) {
           repo = await Repo.open();
@@ -680,6 +701,52 @@ function build(): Command {
   remoteCommands(program, { globals, out, json, withRepo });
 
   return program;
+}
+
+interface MountCliOptions {
+  ro?: boolean;
+  import?: string;
+  json?: boolean;
+  allowOther?: boolean;
+  keepLast?: string;
+  cacheSize: string;
+  poll: string;
+}
+
+/** A remote root or branch mounted read-only without copying: blobs arrive as reads need them. */
+async function mountUrl(url: string, dir: string, o: MountCliOptions): Promise<void> {
+  const { mount } = await import('@cafs/fuse');
+  const cacheMiB = Number(o.cacheSize);
+  const pollS = Number(o.poll);
+  if (!(Number.isFinite(cacheMiB) && cacheMiB >= 1)) throw new CliError(`--cache-size takes a number of MiB, at least 1 (got ${JSON.stringify(o.cacheSize)})`);
+  if (!(Number.isFinite(pollS) && pollS > 0)) throw new CliError(`--poll takes a number of seconds above 0 (got ${JSON.stringify(o.poll)})`);
+  const u = await openUrlRef(url, { cacheBytes: cacheMiB * 1024 * 1024 });
+  if (u.path !== '/') throw new CliError('a URL mount takes a whole tree: .../r/<root> or .../b/<branch>');
+  const target = resolvePath(dir);
+  const following = u.parsed.kind === 'b';
+  const m = await mount((await u.repo.resolve(u.ref)).root, target, { repo: u.repo, allowOther: o.allowOther, cache: following ? false : undefined, handleSignals: false });
+  const stop = (): void => void m.unmount().catch(() => undefined);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const mode = following ? `read-only, following branch ${u.parsed.name} of ${u.parsed.base}` : `read-only, from ${u.parsed.base}`;
+  if (o.json) json({ mountpoint: target, root: hex(m.root), mode });
+  else out(`mounted ${hex(m.root)} at ${target} (${mode}); blobs are fetched as they are read; Ctrl-C or \`fusermount -u ${target}\` to unmount`);
+  let seen = u.ref;
+  const timer = following
+    ? setInterval(() => {
+        u.head()
+          .then(async (now) => {
+            if (now === seen) return;
+            seen = now;
+            await m.checkout(now);
+          })
+          .catch((err: unknown) => process.stderr.write(`cafs: following ${u.parsed.name}: ${(err as Error).message}\n`));
+      }, pollS * 1000)
+    : undefined;
+  await new Promise<void>((done) => m.events.once('unmounted', () => done()));
+  if (timer) clearInterval(timer);
+  process.stderr.write(`fetched ${u.store.fetchedBlobs} blobs, ${u.store.fetchedBytes} bytes\n`);
+  await u.repo.close();
 }
 
 export async function main(argv = process.argv): Promise<number> {

@@ -4,3 +4,4 @@ export { HttpRemote, type HttpRemoteOptions, type RemoteRefs } from './http-remo
 export { encodeHashes, decodeHashes, encodePlan, decodePlan, encodeFrames, decodeFrames, frameHead, ABSENT } from './wire.js';
 export { SyncError, type SyncErrorCode } from './errors.js';
 export { fetchRemote, pushBranch, repoRemote, acceptBranchUpdate, isAncestor, type Remote, type FetchResult, type PushResult } from './remote.js';
+export { RemoteBlobStore, type RemoteBlobStoreOptions } from './remote-store.js';
