@@ -15,6 +15,7 @@ import { exportAtomic, exportPlain } from './export.js';
 import { fsck } from './fsck.js';
 import { remoteCommands } from './commands/remote.js';
 import { isUrlRef, openUrlRef, parseUrlRef } from './remote-ref.js';
+import { holdIfOwner } from './holder.js';
 
 const hex = (h: Hash): string => bytesToHex(h);
 const out = (s: string): void => {
@@ -577,7 +578,10 @@ function build(): Command {
           repo = await openRepo(globals().repo, globals().store);
         }
         for (const b of branches) await repo.head(b);
+        // Other cafs commands reach the repository through this process while it serves.
+        const holder = globals().memory || globals().store !== undefined ? undefined : await holdIfOwner(repo, repoPath(globals().repo));
         const server = await serve(repo, { port, host: o.host, branches: branches.length > 0 ? branches : undefined, push, ...limits }).catch(async (err: unknown) => {
+          await holder?.close();
           await repo.close();
           throw new CliError(`cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
         });
@@ -588,6 +592,7 @@ function build(): Command {
         });
         // Stop accepting; responses in flight get the deadline, then are cut.
         await server.shutdown(shutdownMs);
+        await holder?.close();
         await repo.close();
       }),
     'cafs serve --port 8080\ncurl localhost:8080/b/main/README.md\ncafs serve site --port 0\ncafs --memory serve --import ./public',

@@ -4,6 +4,9 @@ import { dirname, join, resolve } from 'node:path';
 import { Repo } from '@cafs/repo';
 import { CliError } from './errors.js';
 
+/** The socket a process holding the repository answers on (holder.ts). */
+export const SOCKET_NAME = 'cafs.sock';
+
 export const REPO_DIR = '.cafs';
 
 /** The repository directory for `start` (walking up), or undefined. */
@@ -40,5 +43,19 @@ export async function openRepo(option: string | undefined, store?: string): Prom
     const { store: blobs, names } = await openRedis(store);
     return new Repo({ store: blobs, names, author });
   }
-  return Repo.open({ path: repoPath(option), author });
+  const path = repoPath(option);
+  try {
+    return await Repo.open({ path, author });
+  } catch (err) {
+    // Held by `cafs serve` or `cafs mount`: go through the holder (see holder.ts).
+    const socket = join(path, SOCKET_NAME);
+    if (!isLocked(err) || !existsSync(socket)) throw err;
+    const { HeldBlobStore, HeldNameStore } = await import('./holder.js');
+    return new Repo({ store: new HeldBlobStore(socket), names: new HeldNameStore(socket), author });
+  }
+}
+
+function isLocked(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string; message?: string } };
+  return e.code === 'LEVEL_DATABASE_NOT_OPEN' && (e.cause?.code === 'LEVEL_LOCKED' || /lock/i.test(String(e.cause?.message)));
 }
