@@ -1,0 +1,54 @@
+// cafs import: record a directory as a commit (the logic is in ../import.ts).
+import type { Command } from 'commander';
+import type { Hash } from '@cafs/kv';
+import { repoPath } from '../repo-open.js';
+import { importDirectory } from '../import.js';
+import { hex, out, json, example, type Context } from './shared.js';
+
+export function importCommand(program: Command, ctx: Context): void {
+  const { globals, withRepo } = ctx;
+  example(
+    program
+      .command('import')
+      .argument('<dir>', 'the directory to import')
+      .description('record a directory as a new commit on a branch (files, directories, symlinks, modes, times)')
+      .option('-b, --branch <name>', 'the branch to commit to (created if absent)', 'main')
+      .option('-m, --message <msg>', 'the commit message')
+      .option('--reproducible', 'zero times and owners: the same tree gives the same root anywhere')
+      .option('--json', 'print the result as JSON')
+      .action(async (dir: string, o: { branch: string; message?: string; reproducible?: boolean; json?: boolean }) => {
+        await withRepo(async (repo) => {
+          const tty = process.stderr.isTTY === true && !o.json;
+          let bar: { start(t: number, v: number): void; update(v: number, p?: object): void; stop(): void } | undefined;
+          if (tty) {
+            const { default: progress } = await import('cli-progress');
+            bar = new progress.SingleBar({ format: 'importing [{bar}] {value}/{total} entries, {mb} MB', stream: process.stderr, hideCursor: true }, progress.Presets.shades_classic);
+            bar.start(1, 0);
+          }
+          const r = await importDirectory(repo, dir, {
+            reproducible: o.reproducible === true,
+            // The repository's own directory is never imported (there is none on a remote store).
+            exclude: globals().store === undefined ? [repoPath(globals().repo)] : [],
+            onProgress: bar
+              ? (done, total, bytes) => {
+                  (bar as unknown as { setTotal(n: number): void }).setTotal(total);
+                  bar!.update(done, { mb: (bytes / 1e6).toFixed(1) });
+                }
+              : undefined,
+          });
+          bar?.stop();
+          let parent: Hash | undefined;
+          try {
+            parent = await repo.head(o.branch);
+          } catch {
+            parent = undefined;
+          }
+          const same = parent !== undefined && hex((await repo.readCommit(parent)).root) === hex(r.root);
+          const commit = await repo.commit(o.branch, r.root, o.message ?? `import ${dir}`, { expect: parent });
+          if (o.json) json({ branch: o.branch, commit: hex(commit), root: hex(r.root), files: r.files, dirs: r.dirs, symlinks: r.symlinks, bytes: r.bytes, changed: !same });
+          else out(`${o.branch} ${hex(commit).slice(0, 12)}: ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks, ${r.bytes} bytes${same ? ' (no changes)' : ''}\nroot ${hex(r.root)}`);
+        });
+      }),
+    'cafs import ./site --branch site -m "publish"\ncafs import . --reproducible --json',
+  );
+}

@@ -1,0 +1,104 @@
+// cafs mount: a branch, snapshot or remote URL as a FUSE filesystem.
+import { resolve as resolvePath } from 'node:path';
+import type { Command } from 'commander';
+import { Repo } from '@cafs/repo';
+import { CliError } from '../errors.js';
+import { openRepo } from '../repo-open.js';
+import { importDirectory } from '../import.js';
+import { isUrlRef, openUrlRef } from '../remote-ref.js';
+import { hex, out, json, example, type Context } from './shared.js';
+
+export function mountCommand(program: Command, ctx: Context): void {
+  const { globals } = ctx;
+  example(
+    program
+      .command('mount')
+      .argument('<ref>', 'a branch (read/write), or any ref or root hash (read-only)')
+      .argument('<dir>', 'the mountpoint (created if missing; a stale mount there is cleared)')
+      .description('mount a branch or a snapshot as a real filesystem (FUSE); every change through a branch mount is a commit')
+      .option('--ro', 'read-only, even for a branch')
+      .option('--import <dir>', 'with --memory: import this directory as branch main first')
+      .option('--allow-other', 'let other users use the mount (FUSE allow_other; the kernel still checks modes and owners)')
+      .option('--keep-last <n>', 'collect garbage as the mount goes, keeping the last N commits of each branch (for long-lived RAM disks)')
+      .option('--cache-size <mib>', 'for a URL: MiB of fetched blobs kept in memory', '256')
+      .option('--poll <s>', 'for a branch URL: check this often whether the branch moved', '5')
+      .option('--json', 'print the mount as a JSON line')
+      .action(async (ref: string, dir: string, o: MountCliOptions) => {
+        const keepLast = o.keepLast === undefined ? undefined : Number(o.keepLast);
+        if (keepLast !== undefined && !(Number.isInteger(keepLast) && keepLast > 0)) throw new CliError('--keep-last needs a positive integer');
+        const { mount } = await import('@cafs/fuse');
+        if (isUrlRef(ref)) return mountUrl(ref, dir, o);
+        let repo: Repo;
+        if (globals().memory) {
+          repo = await Repo.open();
+          await repo.init();
+          if (o.import !== undefined) {
+            const r = await importDirectory(repo, o.import);
+            await repo.commit('main', r.root, `import ${o.import}`);
+          }
+        } else {
+          if (o.import !== undefined) throw new CliError('--import needs --memory (use `cafs import` for a repository on disk)');
+          repo = await openRepo(globals().repo, globals().store);
+        }
+        const isBranch = (await repo.branches()).some((b) => b.name === ref);
+        const target = resolvePath(dir);
+        const m =
+          isBranch && !o.ro
+            ? await mount({ repo, branch: ref }, target, { allowOther: o.allowOther, gc: keepLast === undefined ? undefined : { keepLast } })
+            : await mount((await repo.resolve(ref)).root, target, { repo, allowOther: o.allowOther });
+        const mode = isBranch && !o.ro ? `read/write on branch ${ref}` : 'read-only';
+        if (o.json) json({ mountpoint: target, root: hex(m.root), mode });
+        else out(`mounted ${hex(m.root)} at ${target} (${mode}); Ctrl-C or \`fusermount -u ${target}\` to unmount`);
+        // The mount serves requests on this process until it is unmounted (signals unmount it).
+        await new Promise<void>((done) => m.events.once('unmounted', () => done()));
+        await repo.close();
+      }),
+    'cafs mount main /mnt/cafs\ncafs mount v1.0 /mnt/release --ro\ncafs --memory mount main /mnt/ram --import ./site',
+  );
+}
+
+interface MountCliOptions {
+  ro?: boolean;
+  import?: string;
+  json?: boolean;
+  allowOther?: boolean;
+  keepLast?: string;
+  cacheSize: string;
+  poll: string;
+}
+
+/** A remote root or branch mounted read-only without copying: blobs arrive as reads need them. */
+async function mountUrl(url: string, dir: string, o: MountCliOptions): Promise<void> {
+  const { mount } = await import('@cafs/fuse');
+  const cacheMiB = Number(o.cacheSize);
+  const pollS = Number(o.poll);
+  if (!(Number.isFinite(cacheMiB) && cacheMiB >= 1)) throw new CliError(`--cache-size takes a number of MiB, at least 1 (got ${JSON.stringify(o.cacheSize)})`);
+  if (!(Number.isFinite(pollS) && pollS > 0)) throw new CliError(`--poll takes a number of seconds above 0 (got ${JSON.stringify(o.poll)})`);
+  const u = await openUrlRef(url, { cacheBytes: cacheMiB * 1024 * 1024 });
+  if (u.path !== '/') throw new CliError('a URL mount takes a whole tree: .../r/<root> or .../b/<branch>');
+  const target = resolvePath(dir);
+  const following = u.parsed.kind === 'b';
+  const m = await mount((await u.repo.resolve(u.ref)).root, target, { repo: u.repo, allowOther: o.allowOther, cache: following ? false : undefined, handleSignals: false });
+  const stop = (): void => void m.unmount().catch(() => undefined);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const mode = following ? `read-only, following branch ${u.parsed.name} of ${u.parsed.base}` : `read-only, from ${u.parsed.base}`;
+  if (o.json) json({ mountpoint: target, root: hex(m.root), mode });
+  else out(`mounted ${hex(m.root)} at ${target} (${mode}); blobs are fetched as they are read; Ctrl-C or \`fusermount -u ${target}\` to unmount`);
+  let seen = u.ref;
+  const timer = following
+    ? setInterval(() => {
+        u.head()
+          .then(async (now) => {
+            if (now === seen) return;
+            seen = now;
+            await m.checkout(now);
+          })
+          .catch((err: unknown) => process.stderr.write(`cafs: following ${u.parsed.name}: ${(err as Error).message}\n`));
+      }, pollS * 1000)
+    : undefined;
+  await new Promise<void>((done) => m.events.once('unmounted', () => done()));
+  if (timer) clearInterval(timer);
+  process.stderr.write(`fetched ${u.store.fetchedBlobs} blobs, ${u.store.fetchedBytes} bytes\n`);
+  await u.repo.close();
+}
