@@ -315,6 +315,12 @@ export class CafsMount {
       kernelCache: cache,
       entryTimeout: cache ? LONG_TIMEOUT : undefined,
       attrTimeout: cache ? LONG_TIMEOUT : undefined,
+      // The patched fuse-native calls this once libfuse's loop has returned: the filesystem was
+      // unmounted, by unmount() or from outside (`fusermount -u`, `umount`). Either way the
+      // mount ends as unmount() ends it: the last writes become a root (and a commit on a branch
+      // mount), then 'unmounted'. Without it, an unmount from outside left this process holding
+      // the store with nothing to serve.
+      onLoopEnd: () => void this.unmount(),
     }) as unknown as NonNullable<CafsMount['fuse']>;
     this.fuse = fuse;
     await new Promise<void>((done, fail) => fuse.mount((err) => (err ? fail(err) : done())));
@@ -325,7 +331,10 @@ export class CafsMount {
     if (this.options.handleSignals !== false) installSignalHandlers();
   }
 
-  /** Applies gathered writes, unmounts (lazily, as `fusermount -uz`), and forgets the mount. */
+  /**
+   * Applies gathered writes, unmounts (lazily, as `fusermount -uz`), and forgets the mount. Runs
+   * by itself when the filesystem is unmounted from outside (`fusermount -u DIR`, `umount DIR`).
+   */
   unmount(): Promise<void> {
     this.unmounting ??= (async () => {
       try {

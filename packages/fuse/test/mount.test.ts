@@ -59,7 +59,7 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
 
   afterAll(async () => {
     for (const x of mounts) await x.unmount().catch(() => undefined);
-    for (const dir of [mnt, join(tmp, 'ro'), join(tmp, 'child')]) {
+    for (const dir of [mnt, join(tmp, 'ro'), join(tmp, 'child'), join(tmp, 'outside-unmount')]) {
       if (await mountedAt(dir)) await sh(`fusermount -uz '${dir}'`);
     }
     await rm(tmp, { recursive: true, force: true });
@@ -502,6 +502,23 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     const mine = await Promise.all(own.map((fd) => import('node:fs/promises').then((f) => f.readlink(`/proc/self/fd/${fd}`).catch(() => ''))));
     expect(mine).toContain('/dev/fuse');
     expect(await ok('ls -l /proc/self/fd/')).not.toContain('/dev/fuse');
+  });
+
+  it('fusermount -u from outside ends the mount as unmount() does: last writes committed, then unmounted', async () => {
+    const dir = join(tmp, 'outside-unmount');
+    await repo.createBranch('ext', 'main');
+    const x = await mount({ repo, branch: 'ext' }, dir, { handleSignals: false });
+    mounts.push(x);
+    const unmounted = new Promise<void>((done) => x.events.once('unmounted', () => done()));
+    await ok(`cd '${dir}' && echo one > a.txt && cp a.txt b.txt && printf two >> b.txt && mkdir d && echo three > d/c.txt`);
+    await ok(`fusermount -u '${dir}'`);
+    await unmounted;
+    expect(await mountedAt(dir)).toBe(false);
+    const root = (await repo.readCommit(await repo.head('ext'))).root;
+    expect(bytesToHex(root)).toBe(bytesToHex(x.root));
+    expect(new TextDecoder().decode(await repo.fs.readFile(root, '/b.txt'))).toBe('one\ntwo');
+    expect(new TextDecoder().decode(await repo.fs.readFile(root, '/d/c.txt'))).toBe('three\n');
+    await x.unmount(); // already done: resolves at once
   });
 
   it('unmount applies everything and leaves no mount', async () => {
