@@ -289,8 +289,17 @@ export class Repo {
         (await this.names.get(TAG_PREFIX + base)) ??
         // A remote-tracking branch: origin/main.
         (base.includes('/') ? await this.names.get(REMOTE_PREFIX + base) : undefined);
-      if (named === undefined) throw new RepoError('ERR_UNKNOWN_REF', `unknown ref ${JSON.stringify(base)}`);
-      commit = named;
+      if (named !== undefined) commit = named;
+      else if (/^[0-9a-f]{4,63}$/.test(base)) {
+        const found = await this.findByPrefix(base);
+        if (found.length === 0) throw new RepoError('ERR_UNKNOWN_REF', `unknown ref ${JSON.stringify(base)}: no branch, tag, commit or root starts with it`);
+        if (found.length > 1) {
+          const list = found.slice(0, 10).map((f) => `  ${bytesToHex(f.hash)} (${f.kind})`).join('\n');
+          throw new RepoError('EINVAL', `short id ${base} is ambiguous; candidates:\n${list}`);
+        }
+        if (found[0]!.kind === 'commit') commit = found[0]!.hash;
+        else root = found[0]!.hash;
+      } else throw new RepoError('ERR_UNKNOWN_REF', `unknown ref ${JSON.stringify(base)}`);
     }
     for (const n of steps) {
       if (commit === undefined) throw new RepoError('EINVAL', `${base} is a root, it has no parents`);
@@ -305,6 +314,30 @@ export class Repo {
     }
     if (commit !== undefined) root = (await this.readCommit(commit)).root;
     return { commit, root: root!, path };
+  }
+
+  /**
+   * Commits and roots whose hex starts with `prefix`, among the history of every name (as git
+   * finds short ids among its objects; the store itself is not listed).
+   */
+  async findByPrefix(prefix: string): Promise<{ hash: Hash; kind: 'commit' | 'root' }[]> {
+    const found = new Map<string, { hash: Hash; kind: 'commit' | 'root' }>();
+    const seen = new Set<string>();
+    const stack: Hash[] = [];
+    for await (const [, h] of this.names.list('refs/')) stack.push(h);
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      const id = bytesToHex(c);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const commit = await this.readCommitIfKept(c).catch(() => undefined);
+      if (commit === undefined) continue;
+      if (id.startsWith(prefix)) found.set(id, { hash: c, kind: 'commit' });
+      const rootId = bytesToHex(commit.root);
+      if (rootId.startsWith(prefix)) found.set(rootId, { hash: commit.root, kind: 'root' });
+      stack.push(...commit.parents);
+    }
+    return [...found.values()];
   }
 
   /** History from `ref`, newest first (all parents, by time). */

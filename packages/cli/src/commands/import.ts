@@ -15,8 +15,9 @@ export function importCommand(program: Command, ctx: Context): void {
       .option('-b, --branch <name>', 'the branch to commit to (created if absent)', 'main')
       .option('-m, --message <msg>', 'the commit message')
       .option('--reproducible', 'zero times and owners: the same tree gives the same root anywhere')
+      .option('--allow-empty', 'commit even when nothing changed')
       .option('--json', 'print the result as JSON')
-      .action(async (dir: string, o: { branch: string; message?: string; reproducible?: boolean; json?: boolean }) => {
+      .action(async (dir: string, o: { branch: string; message?: string; reproducible?: boolean; allowEmpty?: boolean; json?: boolean }) => {
         await withRepo(async (repo) => {
           const tty = process.stderr.isTTY === true && !o.json;
           let bar: { start(t: number, v: number): void; update(v: number, p?: object): void; stop(): void } | undefined;
@@ -44,7 +45,8 @@ export function importCommand(program: Command, ctx: Context): void {
             parent = undefined;
           }
           const same = parent !== undefined && hex((await repo.readCommit(parent)).root) === hex(r.root);
-          const commit = await repo.commit(o.branch, r.root, o.message ?? `import ${dir}`, { expect: parent });
+          // An unchanged tree makes no commit (git's habit), unless asked.
+          const commit = same && !o.allowEmpty ? parent! : await repo.commit(o.branch, r.root, o.message ?? `import ${dir}`, { expect: parent });
           if (o.json) json({ branch: o.branch, commit: hex(commit), root: hex(r.root), files: r.files, dirs: r.dirs, symlinks: r.symlinks, bytes: r.bytes, changed: !same });
           else out(`${o.branch} ${hex(commit).slice(0, 12)}: ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks, ${r.bytes} bytes${same ? ' (no changes)' : ''}\nroot ${hex(r.root)}`);
         });

@@ -24,8 +24,10 @@ export function namesCommands(program: Command, ctx: Context): void {
         .argument(`[${spec.refArg}]`, 'at this ref', 'main')
         .description(`list ${spec.plural}, create one (NAME [${spec.refArg.toUpperCase()}]) or delete one (-d NAME)`)
         .option('-d, --delete', `delete the ${spec.kind}`)
+        .option('-D, --force-delete', spec.kind === 'branch' ? 'delete even the last branch' : 'the same as -d')
         .option('--json', 'print as JSON')
-        .action(async (name: string | undefined, ref: string, o: { delete?: boolean; json?: boolean }) => {
+        .action(async (name: string | undefined, ref: string, o: { delete?: boolean; forceDelete?: boolean; json?: boolean }) => {
+          if (o.forceDelete) o.delete = true;
           await withRepo(async (repo) => {
             if (name === undefined) {
               if (o.delete) throw new CliError(`${spec.kind} -d needs a name`);
@@ -35,9 +37,14 @@ export function namesCommands(program: Command, ctx: Context): void {
               return;
             }
             if (o.delete) {
+              const list = await spec.list(repo);
+              const gone = list.find((b) => b.name === name);
+              if (spec.kind === 'branch' && gone !== undefined && list.length === 1 && !o.forceDelete) {
+                throw new CliError(`refusing to delete ${name}, the only branch (history would be unreachable); -D deletes it anyway`);
+              }
               await spec.remove(repo, name);
-              if (o.json) json({ deleted: name });
-              else out(`deleted ${spec.kind} ${name}`);
+              if (o.json) json({ deleted: name, commit: gone ? hex(gone.commit) : undefined });
+              else out(`deleted ${spec.kind} ${name}${gone ? ` (was ${hex(gone.commit).slice(0, 12)}; \`cafs ${spec.kind} ${name} ${hex(gone.commit)}\` restores it)` : ''}`);
               return;
             }
             const c = await spec.create(repo, name, ref);
