@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError, cpuMark, fmt, formatTable, interleaved, loadAverage, median, progress, type Row } from './table.js';
 
 const WORKSPACE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const CAFS = path.join(WORKSPACE, 'packages/cli/dist/main.js');
+export const CAFS = path.join(WORKSPACE, 'packages/cli/dist/main.js');
 
 export interface CliBenchConfig {
   /** The tree imported, exported and copied. */
@@ -63,7 +63,7 @@ function parseCliArgs(args: readonly string[]): CliBenchConfig {
 // ---- child processes ----
 
 /** Runs a command to completion; rejects with its stderr on a non-zero exit. Resolves to stdout. */
-function run(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<string> {
+export function run(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -78,10 +78,10 @@ function run(cmd: string, args: readonly string[], opts: { cwd?: string } = {}):
   });
 }
 
-const cafs = (...args: string[]): Promise<string> => run(process.execPath, [CAFS, ...args]);
+export const cafs = (...args: string[]): Promise<string> => run(process.execPath, [CAFS, ...args]);
 
 /** Starts a server child that prints `http://127.0.0.1:PORT/` on stdout; resolves to it and its base URL. */
-function startServer(cmd: string, args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
+export function startServer(cmd: string, args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -107,7 +107,7 @@ function startServer(cmd: string, args: readonly string[]): Promise<{ child: Chi
   });
 }
 
-async function stopServer(child: ChildProcess): Promise<void> {
+export async function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
@@ -169,7 +169,7 @@ interface Load {
 // ---- CPU taken by others: the machine's busy time minus this process and its children ----
 
 /** CPU seconds of a process: utime + stime + cutime + cstime (children it has waited for). */
-function procCpu(pid: number | 'self'): number {
+export function procCpu(pid: number | 'self'): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -179,19 +179,19 @@ function procCpu(pid: number | 'self'): number {
   }
 }
 
-interface Mark {
+export interface Mark {
   wallMs: number;
   machineBusy: number;
   ours: number;
 }
 
-function mark(live: readonly number[]): Mark | undefined {
+export function mark(live: readonly number[]): Mark | undefined {
   const m = cpuMark();
   if (m === undefined) return undefined;
   return { wallMs: m.wallMs, machineBusy: m.machineBusy, ours: procCpu('self') + live.reduce((s, p) => s + procCpu(p), 0) };
 }
 
-function othersSince(from: Mark | undefined, live: readonly number[]): number | undefined {
+export function othersSince(from: Mark | undefined, live: readonly number[]): number | undefined {
   const to = mark(live);
   if (from === undefined || to === undefined) return undefined;
   const capacity = ((to.wallMs - from.wallMs) / 1000) * os.cpus().length;

@@ -20,6 +20,7 @@ const SUITES: Record<string, Suite> = {
   repo: { about: 'repository (@cafs/repo): commit rate, full vs incremental gc, merge; options: --files N, --commits N, --rounds N, --no-merge', run: runRepo },
   cli: { about: 'the cafs command: import/export of a real tree vs cp -a and tar, cafs serve vs node:http; options: --tree DIR --rounds N --seconds N --concurrency N', run: runCli },
   store: { about: 'blob stores: memory, LevelDB and a 3-master Redis Cluster (started on loopback); options: --count-1k N --count-64k N --import-mib N', run: runStoreBench },
+  http: { about: 'cafs serve under autocannon load vs node:http + fs.createReadStream on tmpfs: small files, 64 MiB files, ranges, listings, a mix; options: --seconds N --connections N --large-connections N --warmup S --rounds N --only LIST --quick', run: async (a) => (await import('./http.js')).runHttp(a) },
   fuse: { about: '@cafs/fuse branch mount vs a minimal fuse-native filesystem and tmpfs: dd, small files, tar xf; options: --mib N --files N --rounds N', run: async (a) => (await import('./fuse.js')).runFuse(a) },
 };
 

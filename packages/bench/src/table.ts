@@ -200,10 +200,14 @@ const COLUMNS: { title: string; get: (r: Row) => string; right?: boolean }[] = [
 
 /** An aligned table (valid Markdown, so it can be pasted into an issue as is). */
 export function formatTable(rows: readonly Row[]): string {
-  const cells = rows.map((r) => COLUMNS.map((c) => c.get(r)));
-  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
-  const line = (vals: string[]): string =>
-    `| ${vals.map((v, i) => (COLUMNS[i]!.right ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(' | ')} |`;
-  const sep = `|${widths.map((w, i) => (COLUMNS[i]!.right ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
-  return [line(COLUMNS.map((c) => c.title)), sep, ...cells.map(line)].join('\n');
+  return formatGrid(COLUMNS, rows.map((r) => COLUMNS.map((c) => c.get(r))));
+}
+
+/** An aligned Markdown table of any columns; `right` columns are right-aligned. */
+export function formatGrid(columns: readonly { title: string; right?: boolean }[], cells: readonly (readonly string[])[]): string {
+  const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((row) => (row[i] ?? '').length)));
+  const line = (vals: readonly string[]): string =>
+    `| ${columns.map((c, i) => (c.right ? (vals[i] ?? '').padStart(widths[i]!) : (vals[i] ?? '').padEnd(widths[i]!))).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (columns[i]!.right ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+  return [line(columns.map((c) => c.title)), sep, ...cells.map(line)].join('\n');
 }
