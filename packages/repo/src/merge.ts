@@ -5,7 +5,6 @@
 // size of the changes, never with the size of the trees.
 import { bytesToHex, compareBytes, equalBytes, type Hash } from '@cafs/kv';
 import { decodeInfo, encodeInfo, type Batch, type ByteRange, type Fs, type FsChange, type Info, type Xattr } from '@cafs/fs';
-import type { Repo } from './repo.js';
 
 export type ConflictKind =
   /** Both sides changed a file's bytes (or a link's target) in overlapping places, differently. */
@@ -35,8 +34,11 @@ export interface Conflict {
   base?: Info | undefined;
   ours?: Info | undefined;
   theirs?: Info | undefined;
-  /** What the merged tree holds at the path: always ours. */
-  resolution: 'ours';
+  /**
+   * What the merged tree holds at the path: ours (mergeRoots always), or after a branch
+   * merge's strategy theirs, or the file's lines with conflict markers.
+   */
+  resolution: 'ours' | 'theirs' | 'markers';
   /** Whether theirs' changes below the path were left out too (the conflict covers them). */
   subtree: boolean;
   /** For 'content' conflicts of files: the bytes each side changed (precise, not per extent). */
@@ -548,160 +550,8 @@ class RootMerger {
  * Three-way merge of filesystem roots: what changed from `base` to `theirs` applied onto
  * `ours`, path by path (directories recursively; files whole, or by byte range when both sides
  * changed different bytes of one file). Changes made on one side apply; identical changes
- * apply once; the rest are conflicts, where the merged tree keeps ours.
+ * apply once; the rest are conflicts, where the merged tree keeps ours (mergeRefs settles them further: merge-resolve.ts).
  */
 export async function mergeRoots(fs: Fs, base: Hash, ours: Hash, theirs: Hash, options: MergeOptions = {}): Promise<MergeResult> {
   return new RootMerger(fs, base, ours, theirs, options).run();
-}
-
-// ---- commits ----
-
-const hex = (h: Hash): string => bytesToHex(h);
-
-const A = 1;
-const B_ = 2;
-const STALE = 4;
-
-/**
- * The best common ancestor of two commits: a common ancestor that is not an ancestor of any
- * other common ancestor (the newest of them when there are several, as after criss-cross
- * merges). Undefined when the histories share nothing.
- */
-export async function mergeBase(repo: Repo, a: Hash, b: Hash): Promise<Hash | undefined> {
-  return (await mergeBases(repo, a, b))[0];
-}
-
-/** Every best common ancestor of two commits, newest first. */
-export async function mergeBases(repo: Repo, a: Hash, b: Hash): Promise<Hash[]> {
-  if (equalBytes(a, b)) return [a];
-  const commits = new Map<string, { hash: Hash; timeNs: bigint; parents: Hash[] }>();
-  const load = async (h: Hash) => {
-    const id = hex(h);
-    let c = commits.get(id);
-    if (c === undefined) {
-      const commit = await repo.readCommit(h);
-      c = { hash: h, timeNs: commit.timeNs, parents: commit.parents };
-      commits.set(id, c);
-    }
-    return c;
-  };
-  // Paint down from both tips, newest first (git's paint_down_to_common): a commit reached
-  // from both is a candidate, and what lies below a candidate is stale.
-  const flags = new Map<string, number>();
-  const queue: { hash: Hash; id: string; timeNs: bigint }[] = [];
-  const push = async (h: Hash, f: number) => {
-    const id = hex(h);
-    const had = flags.get(id) ?? 0;
-    if ((had | f) === had) return;
-    flags.set(id, had | f);
-    queue.push({ hash: h, id, timeNs: (await load(h)).timeNs });
-  };
-  await push(a, A);
-  await push(b, B_);
-  const candidates: Hash[] = [];
-  const result = new Set<string>();
-  while (queue.some((q) => !(flags.get(q.id)! & STALE))) {
-    let best = 0;
-    for (let i = 1; i < queue.length; i++) if (queue[i]!.timeNs > queue[best]!.timeNs) best = i;
-    const { hash, id } = queue.splice(best, 1)[0]!;
-    let f = flags.get(id)!;
-    if ((f & (A | B_)) === (A | B_)) {
-      if (!(f & STALE) && !result.has(id)) {
-        result.add(id);
-        candidates.push(hash);
-      }
-      f |= STALE;
-      flags.set(id, f);
-    }
-    for (const p of (await load(hash)).parents) await push(p, f);
-  }
-  // Drop candidates that are ancestors of other candidates.
-  const best: Hash[] = [];
-  for (const c of candidates) {
-    let redundant = false;
-    for (const d of candidates) {
-      if (d !== c && (await isAncestor(repo, c, d, load))) {
-        redundant = true;
-        break;
-      }
-    }
-    if (!redundant) best.push(c);
-  }
-  best.sort((x, y) => {
-    const tx = commits.get(hex(x))!.timeNs;
-    const ty = commits.get(hex(y))!.timeNs;
-    return tx > ty ? -1 : tx < ty ? 1 : compareBytes(x, y);
-  });
-  return best;
-}
-
-/** Whether `anc` is reachable from `from` by parent links. */
-async function isAncestor(_repo: Repo, anc: Hash, from: Hash, load: (h: Hash) => Promise<{ parents: Hash[] }>): Promise<boolean> {
-  const target = hex(anc);
-  const seen = new Set<string>();
-  const stack = [from];
-  while (stack.length > 0) {
-    const h = stack.pop()!;
-    const id = hex(h);
-    if (id === target) return true;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    stack.push(...(await load(h)).parents);
-  }
-  return false;
-}
-
-export interface MergeRefsOptions extends MergeOptions {
-  message?: string | undefined;
-  /** Record the merge commit even with conflicts (the tree keeps ours at each). */
-  allowConflicts?: boolean | undefined;
-  /** Make a merge commit even when the branch could fast-forward (default: fast-forward). */
-  noFastForward?: boolean | undefined;
-  author?: string | undefined;
-}
-
-export interface MergeRefsResult {
-  /** The branch's head after the merge; undefined when conflicts stopped it. */
-  commit?: Hash | undefined;
-  /** The merged root (with conflicts: ours at each conflicting path). */
-  root: Hash;
-  conflicts: Conflict[];
-  /** The branch moved to the other commit without a merge commit. */
-  fastForward: boolean;
-  /** The other commit was already in the branch's history: nothing changed. */
-  upToDate: boolean;
-  /** The merge base used (undefined for unrelated histories: merged against an empty root). */
-  base: Hash | undefined;
-}
-
-/**
- * Merges `otherRef` into `branch`: fast-forwards when the branch's head is an ancestor of the
- * other commit, else merges the roots against the merge base and records a commit with
- * parents [head, other] by compare-and-swap on the head read at the start (a ConflictError if
- * the branch moved meanwhile). With conflicts and no `allowConflicts`, nothing is recorded.
- */
-export async function mergeRefs(repo: Repo, branch: string, otherRef: string, options: MergeRefsOptions = {}): Promise<MergeRefsResult> {
-  const head = await repo.head(branch);
-  const other = await repo.commitOf(otherRef);
-  const headRoot = (await repo.readCommit(head)).root;
-  if (equalBytes(head, other)) return { commit: head, root: headRoot, conflicts: [], fastForward: false, upToDate: true, base: head };
-  const base = await mergeBase(repo, head, other);
-  if (base !== undefined && equalBytes(base, other)) {
-    return { commit: head, root: headRoot, conflicts: [], fastForward: false, upToDate: true, base };
-  }
-  const otherRoot = (await repo.readCommit(other)).root;
-  if (base !== undefined && equalBytes(base, head) && !options.noFastForward) {
-    await repo.setBranch(branch, other, head);
-    return { commit: other, root: otherRoot, conflicts: [], fastForward: true, upToDate: false, base };
-  }
-  const baseRoot = base !== undefined ? (await repo.readCommit(base)).root : await repo.fs.mkfs();
-  const merged = await mergeRoots(repo.fs, baseRoot, headRoot, otherRoot, options);
-  if (merged.conflicts.length > 0 && !options.allowConflicts) {
-    return { commit: undefined, root: merged.root, conflicts: merged.conflicts, fastForward: false, upToDate: false, base };
-  }
-  const message = options.message ?? `Merge ${otherRef} into ${branch}`;
-  const commitOptions: { expect: Hash; parents: Hash[]; author?: string } = { expect: head, parents: [head, other] };
-  if (options.author !== undefined) commitOptions.author = options.author;
-  const commit = await repo.commit(branch, merged.root, message, commitOptions);
-  return { commit, root: merged.root, conflicts: merged.conflicts, fastForward: false, upToDate: false, base };
 }

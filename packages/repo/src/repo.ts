@@ -14,7 +14,7 @@ import { LevelNameStore, memoryNamesOf, type NameStore } from './names.js';
 import { Drive } from './drive/drive.js';
 import { GcGuard } from './gc-guard.js';
 import { gc, type GcOptions, type GcReport } from './gc.js';
-import { mergeRefs, type MergeRefsOptions, type MergeRefsResult } from './merge.js';
+import { mergeRefs, type MergeRefsOptions, type MergeRefsResult } from './merge-refs.js';
 
 export interface RepoOptions {
   /** The blob store (default: a new in-memory store). */

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBlobStore, bytesToHex, type Hash } from '@cafs/kv';
 import { Fs } from '@cafs/fs';
 import { Repo, ConflictError } from '../src/index.js';
-import { mergeBase, mergeBases, mergeRefs, mergeRoots } from '../src/merge.js';
+import { mergeRoots } from '../src/merge.js';
+import { mergeBase, mergeBases, mergeRefs } from '../src/merge-refs.js';
 
 const hex = (h: Hash | undefined) => (h === undefined ? undefined : bytesToHex(h));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -1,0 +1,146 @@
+// What a branch merge does with the conflicts mergeRoots leaves (which keeps ours at each):
+// text files both sides edited are merged line by line first (diff3, as git does), which
+// settles edits that only collided as bytes (an insertion shifts every later byte); what is
+// left is kept as ours, taken from theirs, or written with conflict markers.
+import { diff3Merge } from 'node-diff3';
+import { type Hash } from '@cafs/kv';
+import { prefixEnd, type Batch, type Fs, type Info } from '@cafs/fs';
+import type { Conflict } from './merge.js';
+
+/**
+ * `ours` / `theirs`: that side's version at every conflicting path (its whole subtree for a
+ * directory). `markers`: text files get both sides' lines between `<<<<<<<`, `=======` and
+ * `>>>>>>>`; other conflicts keep ours.
+ */
+export type ConflictStrategy = 'ours' | 'theirs' | 'markers';
+
+/** Text files larger than this are not merged by line (their conflicts stay byte conflicts). */
+export const TEXT_MERGE_MAX = 8 * 1024 * 1024;
+
+export interface SettleOptions {
+  strategy?: ConflictStrategy | undefined;
+  /** Names shown after the markers (default "ours" and "theirs"). */
+  labels?: { ours: string; theirs: string } | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface Settled {
+  root: Hash;
+  /** The conflicts still open or resolved by the strategy (with `resolution` saying how). */
+  conflicts: Conflict[];
+  /** Files merged cleanly by line. */
+  lineMerges: number;
+}
+
+const SLASH = 0x2f;
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+function keyOfPath(pathBytes: Uint8Array): Uint8Array {
+  if (pathBytes.length === 1 && pathBytes[0] === SLASH) return pathBytes;
+  const key = new Uint8Array(pathBytes.length + 1);
+  key.set(pathBytes);
+  key[pathBytes.length] = SLASH;
+  return key;
+}
+
+function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
+  if (key.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** A file's text as lines with their terminators, or undefined when it is not text. */
+async function textLines(fs: Fs, root: Hash, pathBytes: Uint8Array, info: Info | undefined): Promise<string[] | undefined> {
+  if (info === undefined) return [];
+  if (info.type !== 'file' || info.size > BigInt(TEXT_MERGE_MAX)) return undefined;
+  const bytes = await fs.readFile(root, pathBytes);
+  if (bytes.includes(0)) return undefined;
+  try {
+    const text = decoder.decode(bytes);
+    return text.length === 0 ? [] : text.split(/(?<=\n)/);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The line merge of both sides: clean, or with git-style markers around each conflict. */
+function mergeLines(base: string[], ours: string[], theirs: string[], labels: { ours: string; theirs: string }): { text: string; clean: boolean } {
+  const out: string[] = [];
+  let clean = true;
+  const block = (lines: string[]): void => {
+    for (const l of lines) out.push(l);
+    if (lines.length > 0 && !lines[lines.length - 1]!.endsWith('\n')) out.push('\n');
+  };
+  for (const region of diff3Merge(ours, base, theirs, { excludeFalseConflicts: true })) {
+    if (region.ok !== undefined) out.push(...region.ok);
+    else if (region.conflict !== undefined) {
+      clean = false;
+      out.push(`<<<<<<< ${labels.ours}\n`);
+      block(region.conflict.a);
+      out.push('=======\n');
+      block(region.conflict.b);
+      out.push(`>>>>>>> ${labels.theirs}\n`);
+    }
+  }
+  return { text: out.join(''), clean };
+}
+
+/** Replaces everything at and below the conflict's path with theirs'. */
+async function takeTheirs(fs: Fs, b: Batch, c: Conflict): Promise<void> {
+  const key = keyOfPath(c.pathBytes);
+  if (c.theirs?.type === 'directory' && c.ours?.type === 'directory' && !c.subtree) {
+    // A metadata conflict of a directory: its info only, not its children.
+    const value = await fs.tree.get(c.roots.theirs, key);
+    if (value !== undefined) b.txn.put(key, value);
+    return;
+  }
+  const end = prefixEnd(key);
+  b.txn.deleteRange(key, end);
+  for await (const e of fs.tree.entries(c.roots.theirs, { gte: key, lt: end })) b.txn.put(e.key, e.value);
+}
+
+/**
+ * Settles the conflicts of a merged root (as mergeRoots left it: ours at each conflict) and
+ * returns the new root with the conflicts that remain or that the strategy resolved.
+ */
+export async function settleConflicts(fs: Fs, merged: Hash, conflicts: readonly Conflict[], options: SettleOptions = {}): Promise<Settled> {
+  const labels = options.labels ?? { ours: 'ours', theirs: 'theirs' };
+  const b = fs.batch(merged);
+  const left: Conflict[] = [];
+  let lineMerges = 0;
+  const replaced: Uint8Array[] = [];
+  for (const c of [...conflicts].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0))) {
+    options.signal?.throwIfAborted();
+    // Below a path already replaced by theirs: settled with it.
+    const key = keyOfPath(c.pathBytes);
+    if (replaced.some((r) => startsWith(key, r))) continue;
+    if (c.kind === 'content' && c.ours?.type === 'file' && c.theirs?.type === 'file' && (c.fields ?? []).length === 0) {
+      const [base, ours, theirs] = await Promise.all([
+        textLines(fs, c.roots.base, c.pathBytes, c.base?.type === 'file' ? c.base : undefined),
+        textLines(fs, c.roots.ours, c.pathBytes, c.ours),
+        textLines(fs, c.roots.theirs, c.pathBytes, c.theirs),
+      ]);
+      if (base !== undefined && ours !== undefined && theirs !== undefined) {
+        const m = mergeLines(base, ours, theirs, labels);
+        if (m.clean) {
+          await b.writeFile(c.pathBytes, encoder.encode(m.text));
+          lineMerges++;
+          continue;
+        }
+        if (options.strategy === 'markers') {
+          await b.writeFile(c.pathBytes, encoder.encode(m.text));
+          left.push({ ...c, resolution: 'markers' });
+          continue;
+        }
+      }
+    }
+    if (options.strategy === 'theirs') {
+      await takeTheirs(fs, b, c);
+      replaced.push(key);
+      left.push({ ...c, resolution: 'theirs' });
+    } else left.push(c);
+  }
+  const root = await b.flush({ signal: options.signal });
+  return { root, conflicts: left, lineMerges };
+}
