@@ -95,23 +95,23 @@ describe('cafs CLI', () => {
     const second = JSON.parse(await ok(work, 'import', 'src', '-m', 'second', '--json'));
     expect(second.root).not.toBe(first.root);
 
-    const ns = await ok(work, 'diff', 'main~2', 'main', '--name-status');
+    const ns = await ok(work, 'diff', 'main~1', 'main', '--name-status');
     expect(ns).toContain('M\t/index.ts');
     expect(ns).toContain('D\t/bytes.ts');
     expect(ns).toContain('A\t/new/file.txt');
-    const dj = JSON.parse(await ok(work, 'diff', 'main~2', 'main', '--json'));
+    const dj = JSON.parse(await ok(work, 'diff', 'main~1', 'main', '--json'));
     expect(dj.find((c: { path: string }) => c.path === '/index.ts').op).toBe('change');
-    expect(await ok(work, 'diff', 'main~2', 'main', '--stat')).toMatch(/1 removed/);
-    expect(await ok(work, 'diff', 'main~2', 'main', '/new', '--name-status')).not.toContain('bytes.ts');
+    expect(await ok(work, 'diff', 'main~1', 'main', '--stat')).toMatch(/1 removed/);
+    expect(await ok(work, 'diff', 'main~1', 'main', '/new', '--name-status')).not.toContain('bytes.ts');
 
     const log = JSON.parse(await ok(work, 'log', '--json'));
-    expect(log.map((c: { message: string }) => c.message)).toEqual(['second', 'same', 'first', 'init']);
+    expect(log.map((c: { message: string }) => c.message)).toEqual(['second', 'first', 'init']);
 
     expect(await ok(work, 'ls', 'main')).toContain('new/');
     expect(await ok(work, 'ls', '-l', 'main')).toMatch(/lrwxrwxrwx .* entry\.ts -> index\.ts/);
     expect(await ok(work, 'ls', '-R', 'main')).toContain('/new/file.txt');
     expect(await ok(work, 'cat', 'main:/new/file.txt')).toBe('hello\n');
-    expect(await ok(work, 'cat', 'main~2:/bytes.ts')).toBe(readFileSync(join(out1, 'bytes.ts'), 'utf8'));
+    expect(await ok(work, 'cat', 'main~1:/bytes.ts')).toBe(readFileSync(join(out1, 'bytes.ts'), 'utf8'));
     const st = JSON.parse(await ok(work, 'stat', 'main:/demo.ts', '--json'));
     expect(st.mode).toBe('0755');
 

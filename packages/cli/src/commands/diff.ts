@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { FsChange } from '@cafs/fs';
 import { CliError } from '../errors.js';
+import { patchFor } from '../patch.js';
 import { isUrlRef, openUrlRef, parseUrlRef } from '../remote-ref.js';
 import { out, json, example, resolveRoot, normPath, summarizeInfo, type Context } from './shared.js';
 
@@ -13,11 +14,12 @@ export function diffCommand(program: Command, ctx: Context): void {
       .argument('<a>', 'first ref')
       .argument('<b>', 'second ref')
       .argument('[path]', 'only below this path')
-      .description('what changed from A to B')
+      .description('what changed from A to B: a unified patch of text files, by default')
       .option('--stat', 'counts of added, removed and changed paths, and changed bytes')
       .option('--name-status', 'one line per path: A, D, M or R and the path')
+      .option('--ranges', 'one line per path with the byte ranges that changed, instead of a patch')
       .option('--json', 'print changes as JSON')
-      .action(async (a: string, b: string, path: string | undefined, o: { stat?: boolean; nameStatus?: boolean; json?: boolean }) => {
+      .action(async (a: string, b: string, path: string | undefined, o: { stat?: boolean; nameStatus?: boolean; ranges?: boolean; json?: boolean }) => {
         if (isUrlRef(a) !== isUrlRef(b) || (isUrlRef(a) && parseUrlRef(a).base !== parseUrlRef(b).base)) {
           throw new CliError('diff takes two local refs, or two URLs of one server');
         }
@@ -43,6 +45,10 @@ export function diffCommand(program: Command, ctx: Context): void {
             out(`${changes.length} paths changed: ${n.add} added, ${n.remove} removed, ${n.change} changed, ${n.rename} renamed; ${bytes} bytes differ`);
             return;
           }
+          if (!o.nameStatus && !o.ranges) {
+            for (const c of changes) for (const line of await patchFor(repo, ra.root, rb.root, c)) out(line);
+            return;
+          }
           for (const c of changes) {
             if (o.nameStatus) out(`${letter[c.op]}\t${c.op === 'rename' ? c.from + '\t' : ''}${c.path}`);
             else {
@@ -60,6 +66,6 @@ export function diffCommand(program: Command, ctx: Context): void {
           }
         });
       }),
-    'cafs diff main~1 main\ncafs diff v1 v2 /src --name-status',
+    'cafs diff main~1 main\ncafs diff v1 v2 /src --name-status\ncafs diff v1 v2 --ranges',
   );
 }
