@@ -1,6 +1,6 @@
 // A cafs root or a repository branch mounted as a Linux filesystem through fuse-native
 // (libfuse 2.9, high-level path API). Every mutation yields a new root; on a branch mount the
-// branch head advances by compare-and-swap after each one.
+// branch head advances by commits as the commit policy says (commit-policy.ts).
 import { EventEmitter } from 'node:events';
 import { mkdir as fsMkdir } from 'node:fs/promises';
 import { resolve as resolvePath, basename, posix } from 'node:path';
@@ -9,6 +9,7 @@ import { bytesToHex, equalBytes, type Hash } from '@cafs/kv';
 import type { Repo } from '@cafs/repo';
 import { installExitHook, installSignalHandlers, live } from './lifecycle.js';
 import { FuseNative, guard, mtimeNs, toErrno, type Caller, type FuseServer, type Timespec } from './native.js';
+import { BranchCommits, type CommitPolicy, type Committed } from './commit-policy.js';
 import { clearStaleMount, run } from './stale.js';
 import { SlabPool, WriteRun } from './write-run.js';
 
@@ -21,6 +22,8 @@ const XATTR_CREATE = 1;
 const XATTR_REPLACE = 2;
 const HIDDEN_PREFIX = '.fuse_hidden';
 const ROOT_XATTR = 'user.cafs.root';
+/** Set on the mount's root directory (the value is the message): commit now. */
+const COMMIT_XATTR = 'user.cafs.commit';
 const LONG_TIMEOUT = 86400;
 
 export type MountSource = Hash | { repo: Repo; branch: string };
@@ -53,6 +56,13 @@ export interface MountOptions {
    * Roots in `mount.history` older than what is kept become unreadable.
    */
   gc?: { keepLast?: number | undefined; keepNewerThan?: Date | undefined; everyRoots?: number | undefined; graceMs?: number | undefined } | undefined;
+  /**
+   * When a branch mount's roots become commits (see commit-policy.ts): by default after 2 s
+   * without a change, at least once a minute under steady change, on fsync of the mount's root
+   * directory, when `user.cafs.commit` is set on it, on `commit()` and at unmount. `{ each: true }`
+   * commits every change.
+   */
+  commits?: CommitPolicy | undefined;
   /** libfuse `debug`. */
   debug?: boolean | undefined;
   /**
@@ -74,6 +84,8 @@ export interface MountEvents {
   root: [{ root: Hash; what: string }];
   /** A collection the `gc` option ran (or why it failed: the mount goes on). */
   collected: [{ blobsDeleted: number; bytesDeleted: number; durationMs: number } | { error: Error }];
+  /** A commit of the branch (`merged`: someone else had moved it; both sides are kept). */
+  committed: [{ commit: Hash; root: Hash; message: string; merged: boolean; conflicts: string[] }];
   /** A change (or a file's writes) whose root could not be made after its request was answered. */
   writeFailed: [{ path: string; error: Error }];
   unmounted: [];
@@ -174,7 +186,7 @@ export class CafsMount {
   private rootsSinceGc = 0;
   private readonly slabs = new SlabPool();
   private current!: Hash;
-  private head: Hash | undefined;
+  private commits: BranchCommits | undefined;
   private fuse: FuseServer | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** Operations queued or running in `queue`. */
@@ -248,8 +260,11 @@ export class CafsMount {
         root = (await this.repo.resolve(ref)).root;
       } else root = ref;
       this.newEpoch();
-      if (this.branch !== undefined) await this.advance(root, `checkout ${typeof ref === 'string' ? ref : bytesToHex(ref)}`);
-      else {
+      if (this.branch !== undefined) {
+        const what = `checkout ${typeof ref === 'string' ? ref : bytesToHex(ref)}`;
+        await this.advance(root, what);
+        if (!this.commits!.eachChange) await this.commitNow(what);
+      } else {
         this.current = root;
         this.remember(root);
         this.emit('root', { root, what: 'checkout' });
@@ -273,8 +288,11 @@ export class CafsMount {
   async start(): Promise<void> {
     if (!(this.source instanceof Uint8Array)) {
       const { repo, branch } = this.source;
-      this.head = await repo.head(branch);
-      this.current = (await repo.readCommit(this.head)).root;
+      const head = await repo.head(branch);
+      this.current = (await repo.readCommit(head)).root;
+      this.commits = new BranchCommits(repo, branch, head, this.current, this.options.commits ?? {}, () => {
+        void this.serial(() => this.commitNow()).catch(() => undefined);
+      });
     }
     this.remember(this.current);
     await clearStaleMount(this.mountpoint);
@@ -342,6 +360,12 @@ export class CafsMount {
       } catch {
         // The last writes failed; unmount anyway, never leave a hung mount.
       }
+      try {
+        await this.serial(() => this.commitNow());
+      } catch {
+        // Reported by the writeFailed event; the roots stay in the store, the mount must end.
+      }
+      this.commits?.dispose();
       live.delete(this);
       if (!this.mounted || this.fuse === undefined) return;
       const fuse = this.fuse;
@@ -390,23 +414,28 @@ export class CafsMount {
     if (this.history.length >= limit + Math.max(16, limit >> 3)) this.history.splice(0, this.history.length - limit);
   }
 
-  /** Makes `root` the mount's root: on a branch, compare-and-swap the head first. */
+  /**
+   * Makes `root` the mount's root. On a branch committing each change, compare-and-swap the
+   * head first; otherwise the change waits for the commit policy.
+   */
   private async advance(root: Hash, what: string): Promise<void> {
     if (root === this.current || equalBytes(root, this.current)) return;
-    if (this.repo !== undefined && this.branch !== undefined) {
+    const commits = this.commits;
+    if (commits?.eachChange) {
       try {
-        this.head = await this.repo.commit(this.branch, root, what, { expect: this.head });
+        this.announce(await commits.commit(root, what));
       } catch (err) {
-        if ((err as { code?: string }).code === 'ERR_CONFLICT') {
+        if ((err as { code?: string }).code === 'ERR_CONFLICT' && this.repo !== undefined && this.branch !== undefined) {
           // Someone else moved the branch: follow it; this change is refused (EIO).
-          this.head = await this.repo.head(this.branch);
-          this.current = (await this.repo.readCommit(this.head)).root;
+          const head = await this.repo.head(this.branch);
+          this.current = (await this.repo.readCommit(head)).root;
+          commits.follow(head, this.current);
           this.remember(this.current);
           this.newEpoch();
         }
         throw err;
       }
-    }
+    } else commits?.noteChange(what);
     this.current = root;
     this.remember(root);
     this.emit('root', { root, what });
@@ -416,6 +445,44 @@ export class CafsMount {
       // Queued behind this change: it runs between requests, with no gathered writes in flight.
       void this.serial(() => this.collect()).catch(() => undefined);
     }
+  }
+
+  /**
+   * Commits the mount's current root on its branch now (nothing when it is committed already;
+   * gathered writes are applied first). Resolves to the branch's head.
+   */
+  commit(message?: string): Promise<Hash | undefined> {
+    if (this.commits === undefined) return Promise.reject(new FsError('EINVAL', 'commit: not a branch mount'));
+    return this.serial(async () => {
+      await this.settle();
+      await this.commitNow(message);
+      return this.commits?.head;
+    });
+  }
+
+  /** The commit policy's commit of the current root. Runs inside the queue. */
+  private async commitNow(message?: string): Promise<void> {
+    const commits = this.commits;
+    if (commits === undefined) return;
+    let r: Committed;
+    try {
+      r = await commits.commit(this.current, message);
+    } catch (err) {
+      this.failedBehind('/', err);
+      throw err;
+    }
+    if (!equalBytes(r.root, this.current)) {
+      // Merged with what someone else committed, or followed their commit: the mount shows it.
+      this.current = r.root;
+      this.remember(r.root);
+      this.newEpoch();
+      this.emit('root', { root: r.root, what: 'merge' });
+    }
+    if (r.made) this.announce(r);
+  }
+
+  private announce(r: Committed): void {
+    this.emit('committed', { commit: r.head, root: r.root, message: r.message, merged: r.merged, conflicts: r.conflicts.map((c) => c.path) });
   }
 
   /** One collection for the `gc` option; see MountOptions.gc. */
@@ -935,6 +1002,12 @@ export class CafsMount {
         );
       },
 
+      fsyncdir: (path: string, _datasync: number, _fd: number, cb: (err: number) => void) => {
+        if (this.readOnly) return cb(0);
+        // fsync of the mount's root directory commits a branch mount (a save point).
+        cb0(cb, path === '/' && this.commits !== undefined ? this.commit() : this.serial(() => this.settle()));
+      },
+
       release: (path: string, fd: number, cb: (err: number) => void) => {
         // A failure still unreported goes with the handle (close has returned; the
         // `writeFailed` event told of it).
@@ -1069,6 +1142,10 @@ export class CafsMount {
 
       setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, cb: (err: number) => void) => {
         if (path === '/' && name === ROOT_XATTR) return cb(FuseNative.EPERM);
+        if (path === '/' && name === COMMIT_XATTR) {
+          if (this.commits === undefined) return cb(FuseNative.EPERM);
+          return cb0(cb, this.commit(value.toString('utf8')));
+        }
         if (!name.startsWith('user.') && !name.startsWith('trusted.')) return cb(FuseNative.EOPNOTSUPP);
         const v = new Uint8Array(value.length);
         v.set(value);

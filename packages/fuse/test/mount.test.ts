@@ -53,7 +53,8 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     mnt = join(tmp, 'mnt');
     repo = await Repo.open();
     await repo.init();
-    m = await mount({ repo, branch: 'main' }, mnt, { handleSignals: false });
+    // One commit per change: these tests check the branch head after each request.
+    m = await mount({ repo, branch: 'main' }, mnt, { handleSignals: false, commits: { each: true } });
     mounts.push(m);
   });
 
