@@ -20,6 +20,7 @@ import { fsckCommand } from './commands/fsck.js';
 import { serveCommand } from './commands/serve.js';
 import { watchCommand } from './commands/watch.js';
 import { mountCommand } from './commands/mount.js';
+import { commitCommand } from './commands/commit.js';
 import { remoteCommands } from './commands/remote.js';
 
 /** The program with every command registered (each command's wiring is in ./commands/). */
@@ -51,6 +52,7 @@ function build(): Command {
   serveCommand(program, ctx);
   watchCommand(program, ctx);
   mountCommand(program, ctx);
+  commitCommand(program, ctx);
   remoteCommands(program, ctx);
   return program;
 }

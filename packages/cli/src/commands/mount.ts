@@ -6,6 +6,7 @@ import { CliError } from '../errors.js';
 import { openRepo } from '../repo-open.js';
 import { importDirectory } from '../import.js';
 import { isUrlRef, openUrlRef } from '../remote-ref.js';
+import { controlSocket, serveControl } from '../mount-control.js';
 import { hex, out, json, example, type Context } from './shared.js';
 
 export function mountCommand(program: Command, ctx: Context): void {
@@ -15,10 +16,12 @@ export function mountCommand(program: Command, ctx: Context): void {
       .command('mount')
       .argument('<ref>', 'a branch (read/write), or any ref or root hash (read-only)')
       .argument('<dir>', 'the mountpoint (created if missing; a stale mount there is cleared)')
-      .description('mount a branch or a snapshot as a real filesystem (FUSE); every change through a branch mount is a commit')
+      .description('mount a branch or a snapshot as a real filesystem (FUSE); changes through a branch mount are committed after a quiet period, on `cafs commit --mount` and at unmount')
       .option('--ro', 'read-only, even for a branch')
       .option('--import <dir>', 'with --memory: import this directory as branch main first')
       .option('--allow-other', 'let other users use the mount (FUSE allow_other; the kernel still checks modes and owners)')
+      .option('--commit-every <s>', 'on a branch: commit once changes pause for this many seconds (at least once a minute under steady change)', '2')
+      .option('--commit-each-change', 'on a branch: one commit per change (every chmod, every file written)')
       .option('--keep-last <n>', 'collect garbage as the mount goes, keeping the last N commits of each branch (for long-lived RAM disks)')
       .option('--cache-size <mib>', 'for a URL: MiB of fetched blobs kept in memory', '256')
       .option('--poll <s>', 'for a branch URL: check this often whether the branch moved', '5')
@@ -26,6 +29,9 @@ export function mountCommand(program: Command, ctx: Context): void {
       .action(async (ref: string, dir: string, o: MountCliOptions) => {
         const keepLast = o.keepLast === undefined ? undefined : Number(o.keepLast);
         if (keepLast !== undefined && !(Number.isInteger(keepLast) && keepLast > 0)) throw new CliError('--keep-last needs a positive integer');
+        const quietS = Number(o.commitEvery);
+        if (!(Number.isFinite(quietS) && quietS >= 0)) throw new CliError(`--commit-every takes a number of seconds >= 0 (got ${JSON.stringify(o.commitEvery)})`);
+        const commits = o.commitEachChange ? { each: true } : { quietMs: quietS * 1000, maxDelayMs: Math.max(60_000, quietS * 1000) };
         const { mount } = await import('@cafs/fuse');
         if (isUrlRef(ref)) return mountUrl(ref, dir, o);
         let repo: Repo;
@@ -42,18 +48,23 @@ export function mountCommand(program: Command, ctx: Context): void {
         }
         const isBranch = (await repo.branches()).some((b) => b.name === ref);
         const target = resolvePath(dir);
+        const rw = isBranch && !o.ro;
+        // Named before mounting: this process must not stat its own mount synchronously.
+        const socket = rw ? controlSocket(target) : undefined;
         const m =
-          isBranch && !o.ro
-            ? await mount({ repo, branch: ref }, target, { allowOther: o.allowOther, gc: keepLast === undefined ? undefined : { keepLast } })
+          rw
+            ? await mount({ repo, branch: ref }, target, { allowOther: o.allowOther, commits, gc: keepLast === undefined ? undefined : { keepLast } })
             : await mount((await repo.resolve(ref)).root, target, { repo, allowOther: o.allowOther });
-        const mode = isBranch && !o.ro ? `read/write on branch ${ref}` : 'read-only';
+        const control = socket === undefined ? undefined : await serveControl(m, socket);
+        const mode = rw ? `read/write on branch ${ref}, ${o.commitEachChange ? 'a commit per change' : `committed after ${quietS} s without changes`}` : 'read-only';
         if (o.json) json({ mountpoint: target, root: hex(m.root), mode });
         else out(`mounted ${hex(m.root)} at ${target} (${mode}); Ctrl-C or \`fusermount -u ${target}\` to unmount`);
         // The mount serves requests on this process until it is unmounted (signals unmount it).
         await new Promise<void>((done) => m.events.once('unmounted', () => done()));
+        control?.close();
         await repo.close();
       }),
-    'cafs mount main /mnt/cafs\ncafs mount v1.0 /mnt/release --ro\ncafs --memory mount main /mnt/ram --import ./site',
+    'cafs mount main /mnt/cafs\ncafs mount main /mnt/cafs --commit-every 30\ncafs mount v1.0 /mnt/release --ro\ncafs --memory mount main /mnt/ram --import ./site',
   );
 }
 
@@ -63,6 +74,8 @@ interface MountCliOptions {
   json?: boolean;
   allowOther?: boolean;
   keepLast?: string;
+  commitEvery: string;
+  commitEachChange?: boolean;
   cacheSize: string;
   poll: string;
 }
