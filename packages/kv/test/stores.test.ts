@@ -59,3 +59,39 @@ describe('LevelBlobStore on disk', () => {
     await store.close();
   });
 });
+
+describe('LevelBlobStore verify-once memo', () => {
+  const enc = new TextEncoder();
+  const open = (verifiedMemo?: number): LevelBlobStore =>
+    new LevelBlobStore(new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view', storeEncoding: 'view' }), { verifiedMemo });
+
+  it('hashes a blob on its first read only, unless the memo is off', async () => {
+    const store = open();
+    const h = await store.put(enc.encode('precious'));
+    expect(new TextDecoder().decode(await store.get(h))).toBe('precious');
+    await corruptLevel(store, h, enc.encode('precioUs'));
+    // Verified once in this process: not hashed again (fsck re-hashes every blob itself).
+    expect(new TextDecoder().decode(await store.get(h))).toBe('precioUs');
+    await store.close();
+
+    const always = open(0);
+    const h2 = await always.put(enc.encode('precious'));
+    await always.get(h2);
+    await corruptLevel(always, h2, enc.encode('precioUs'));
+    await expect(always.get(h2)).rejects.toMatchObject({ code: 'ERR_INTEGRITY' });
+    await always.close();
+  });
+
+  it('forgets the oldest blobs beyond its bound, and deleted ones', async () => {
+    const store = open(2);
+    const hs = await store.putMany(['a', 'b', 'c'].map((s) => enc.encode(s)));
+    for (const h of hs) await store.get(h);
+    // 'a' was dropped when 'c' was remembered: a corruption of it is caught again.
+    await corruptLevel(store, hs[0]!, enc.encode('A'));
+    await expect(store.get(hs[0]!)).rejects.toMatchObject({ code: 'ERR_INTEGRITY' });
+    await store.delete([hs[2]!]);
+    await corruptLevel(store, hs[2]!, enc.encode('C'));
+    await expect(store.get(hs[2]!)).rejects.toMatchObject({ code: 'ERR_INTEGRITY' });
+    await store.close();
+  });
+});

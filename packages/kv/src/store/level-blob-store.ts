@@ -24,7 +24,18 @@ export interface LevelBlobStoreOptions extends BlobStoreOptions {
   sublevel?: string | undefined;
   /** Close the database when the store is closed (default true). */
   closeDatabase?: boolean | undefined;
+  /**
+   * With `verify` on, how many blobs this store remembers as verified (default 65536, 0: every
+   * read is hashed). A blob whose bytes matched its hash once in this process is not hashed
+   * again on later reads while it is remembered: on-disk corruption that happens after that
+   * first read goes unnoticed until the process restarts or `cafs fsck` (which always re-hashes)
+   * looks. Blobs that come from elsewhere (remote stores, sync) are verified by their own stores.
+   */
+  verifiedMemo?: number | undefined;
 }
+
+/** Default of LevelBlobStoreOptions.verifiedMemo: 64k hex names (about 10 MB), ~5 GB of 76 KiB chunks. */
+export const DEFAULT_VERIFIED_MEMO = 65536;
 
 /** A BlobStore over any abstract-level database; blobs live in their own sublevel. */
 export class LevelBlobStore implements BlobStore {
@@ -34,12 +45,16 @@ export class LevelBlobStore implements BlobStore {
   private readonly blobs: BlobSublevel;
   private readonly verify: boolean;
   private readonly closeDatabase: boolean;
+  /** Hex names of blobs verified by this process (insertion order: the oldest is dropped first). */
+  private readonly verified = new Set<string>();
+  private readonly verifiedMax: number;
 
   constructor(db: LevelDatabase, options: LevelBlobStoreOptions = {}) {
     this.db = db;
     this.maxBlobSize = options.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE;
     this.verify = options.verify ?? true;
     this.closeDatabase = options.closeDatabase ?? true;
+    this.verifiedMax = Math.max(0, Math.floor(options.verifiedMemo ?? DEFAULT_VERIFIED_MEMO));
     this.blobs = db.sublevel<Uint8Array, Uint8Array>(options.sublevel ?? 'blobs', {
       keyEncoding: 'view',
       valueEncoding: 'view',
@@ -93,8 +108,18 @@ export class LevelBlobStore implements BlobStore {
     options?.signal?.throwIfAborted();
     const bytes = await this.blobs.get(hash);
     if (bytes === undefined) throw new BlobNotFoundError(bytesToHex(hash));
-    if (this.verify) checkIntegrity(hash, bytes);
+    if (this.verify) this.checkOnce(hash, bytes);
     return bytes;
+  }
+
+  /** checkIntegrity, skipped for a blob this store has verified already (see verifiedMemo). */
+  private checkOnce(hash: Hash, bytes: Uint8Array): void {
+    if (this.verifiedMax === 0) return checkIntegrity(hash, bytes);
+    const id = bytesToHex(hash);
+    if (this.verified.has(id)) return;
+    checkIntegrity(hash, bytes);
+    if (this.verified.size >= this.verifiedMax) this.verified.delete(this.verified.values().next().value!);
+    this.verified.add(id);
   }
 
   async has(hashes: readonly Hash[], options?: BlobStoreOperationOptions): Promise<boolean[]> {
@@ -108,6 +133,7 @@ export class LevelBlobStore implements BlobStore {
     options?.signal?.throwIfAborted();
     for (const h of hashes) assertHash(h);
     if (hashes.length === 0) return;
+    for (const h of hashes) this.verified.delete(bytesToHex(h));
     await this.blobs.batch(hashes.map((key) => ({ type: 'del' as const, key })));
   }
 
