@@ -2,6 +2,7 @@
 // them and `flush` gives the one new root; `Fs` runs each call as a batch of one.
 import { compareBytes, type Hash, type Tree } from '@cafs/kv';
 import { FileReader } from './data/file-reader.js';
+import { streamRange } from './data/file-stream.js';
 import { rewrite, readRange, writeNew, extentsFrom, extentBytes, type BlobCache } from './data/file-data.js';
 import { FsError } from './errors.js';
 import { MAX_TIME_NS, MIN_TIME_NS, decodeInfo, encodeInfo, infoType, sortXattrs, type FileType, type Info } from './info.js';
@@ -243,33 +244,10 @@ export class FsReader {
   async *stream(path: PathLike, options: { start?: number | bigint; end?: number | bigint; signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
     const r = await this.existing(path, 'open', true);
     if (r.info.type === 'directory') throw new FsError('EISDIR', 'read', showPath(path));
-    let pos = checkOffset(options.start ?? 0, 'read', path, 'start');
+    const pos = checkOffset(options.start ?? 0, 'read', path, 'start');
     const end0 = options.end === undefined ? r.info.size : checkOffset(options.end, 'read', path, 'end');
     const end = end0 < r.info.size ? end0 : r.info.size;
-    // Lazily: a hole may be far larger than memory.
-    const zeros = function* (n: bigint): Generator<Uint8Array> {
-      while (n > 0n) {
-        const k = n < 65536n ? Number(n) : 65536;
-        options.signal?.throwIfAborted();
-        yield new Uint8Array(k);
-        n -= BigInt(k);
-      }
-    };
-    for await (const x of extentsFrom(this.kv, r.key, pos)) {
-      options.signal?.throwIfAborted();
-      if (pos >= end) break;
-      if (x.start > pos) {
-        const gapEnd = x.start < end ? x.start : end;
-        yield* zeros(gapEnd - pos);
-        pos = gapEnd;
-        if (pos >= end) break;
-      }
-      const bytes = await extentBytes(this.ctx.blobs, x.extent);
-      const to = x.end < end ? x.end : end;
-      yield bytes.subarray(Number(pos - x.start), Number(to - x.start));
-      pos = to;
-    }
-    if (pos < end) yield* zeros(end - pos);
+    yield* streamRange(this.kv, this.ctx.blobs, r.key, pos, end, options.signal);
   }
 
   async readlink(path: PathLike): Promise<string> {

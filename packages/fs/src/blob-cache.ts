@@ -19,6 +19,12 @@ export class BlobLru implements BlobCache {
     return this.cached(hash);
   }
 
+  getUncached(hash: Hash): Promise<Uint8Array> {
+    if (this.store.resident === true) return this.store.get(hash);
+    const hit = this.cache.get(bytesToHex(hash));
+    return hit !== undefined ? Promise.resolve(hit) : this.store.get(hash);
+  }
+
   private async cached(hash: Hash): Promise<Uint8Array> {
     const id = bytesToHex(hash);
     const hit = this.cache.get(id);

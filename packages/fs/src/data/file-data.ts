@@ -39,6 +39,8 @@ export async function extentBytes(blobs: BlobCache, e: Extent): Promise<Uint8Arr
 /** Fetches blobs through the store, remembering recent ones (they are verified once). */
 export interface BlobCache {
   get(hash: Uint8Array): Promise<Uint8Array>;
+  /** As `get`, but a blob not in the cache is fetched without being added (long sequential scans). */
+  getUncached?(hash: Uint8Array): Promise<Uint8Array>;
   readonly store: BlobStore;
 }
 
