@@ -95,3 +95,18 @@ describe('LevelBlobStore verify-once memo', () => {
     await store.close();
   });
 });
+
+describe('LevelBlobStore reads', () => {
+  it('gives the same answers with synchronous reads off', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cafs-level-'));
+    dirs.push(dir);
+    for (const syncReads of [true, false]) {
+      const store = await LevelBlobStore.open(join(dir, String(syncReads)), { syncReads });
+      const h = await store.put(utf8('x'.repeat(100_000)));
+      expect((await store.get(h)).length).toBe(100_000);
+      await store.delete([h]);
+      await expect(store.get(h)).rejects.toMatchObject({ code: 'ERR_BLOB_NOT_FOUND' });
+      await store.close();
+    }
+  });
+});
