@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIdFile } from '../packages/cli/src/owners.js';
+import { wantsBar } from '../packages/cli/src/progress.js';
 
 const ROOT = resolve(__dirname, '..');
 const BIN = join(ROOT, 'packages/cli/dist/main.js');
@@ -18,6 +19,12 @@ async function cafs(cwd: string, ...args: string[]): Promise<{ code: number; std
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+/** Runs cafs on a pseudo-terminal (util-linux `script`): what the terminal showed, stdout and stderr together. */
+async function onTerminal(cwd: string, ...args: string[]): Promise<string> {
+  const q = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+  const { stdout } = await run('script', ['-qec', [process.execPath, BIN, ...args].map(q).join(' '), '/dev/null'], { cwd, maxBuffer: 64 << 20 });
+  return stdout;
 }
 async function ok(cwd: string, ...args: string[]): Promise<string> {
   const r = await cafs(cwd, ...args);
@@ -60,5 +67,39 @@ describe('ls -l owners', () => {
     expect(await ok(work, 'ls', '--numeric-uid-gid', 'main:/sub')).toMatch(/^-rw-r--r-- 0 0 +1 .* c\.txt\n$/);
     // Without -l or -n, names only.
     expect(await ok(work, 'ls', 'main')).toBe('a.txt\nstranger.txt\nsub/\n');
+  });
+});
+
+describe('progress bars', () => {
+  it('are wanted on a terminal only, and never with --json', () => {
+    expect(wantsBar({ isTTY: true }, undefined)).toBe(true);
+    expect(wantsBar({ isTTY: true }, false)).toBe(true);
+    expect(wantsBar({ isTTY: true }, true)).toBe(false);
+    expect(wantsBar({ isTTY: false }, undefined)).toBe(false);
+    expect(wantsBar({}, undefined)).toBe(false);
+  });
+
+  it('cafs export draws one on a terminal, none on a pipe or with --json', async () => {
+    // main holds a.txt, stranger.txt, sub/, sub/c.txt and the root: 5 entries.
+    const shown = await onTerminal(work, 'export', 'main', 'out-tty');
+    expect(shown).toContain('exporting [');
+    expect(shown).toContain('5/5 entries');
+    expect(shown).toMatch(/exported 3 files, 2 directories, 0 symlinks to out-tty \(5 written\)/);
+    const piped = await cafs(work, 'export', 'main', 'out-pipe');
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toBe('');
+    expect(piped.stdout).toBe('exported 3 files, 2 directories, 0 symlinks to out-pipe (5 written)\n');
+    const asJson = await onTerminal(work, 'export', '--json', 'main', 'out-json');
+    expect(asJson).not.toContain('exporting [');
+    expect(asJson).toContain('"written": 5');
+  });
+
+  it('gc and fsck draw theirs on a terminal, none on a pipe', async () => {
+    expect(await onTerminal(work, 'fsck')).toMatch(/checking \[.*\] \d+\/\d+ commits, \d+ blobs/);
+    expect(await onTerminal(work, 'gc', '--full')).toMatch(/gc (mark|sweep) \[/);
+    const fsck = await cafs(work, 'fsck');
+    expect(fsck.stdout).toMatch(/: ok\n$/);
+    expect(fsck.stderr).toBe('');
+    expect((await cafs(work, 'gc', '--full')).stderr).toBe('');
   });
 });

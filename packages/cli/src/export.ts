@@ -91,6 +91,12 @@ async function sameAsTree(repo: Repo, root: Hash, path: string, type: TreeEntry[
   return Buffer.compare(mine, theirs) === 0;
 }
 
+export interface ExportOptions {
+  force?: boolean | undefined;
+  /** Called as entries are written (or found up to date): `done` of `total` (the incremental atomic path: changes, total = done). */
+  onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
 export interface ExportResult {
   files: number;
   dirs: number;
@@ -102,7 +108,7 @@ export interface ExportResult {
  * Writes the tree at `root:from` into `dir`. Existing files that differ from what would be
  * written are refused (nothing is written) unless `force`; other files in `dir` are left alone.
  */
-export async function exportPlain(repo: Repo, root: Hash, from: string, dir: string, options: { force?: boolean } = {}): Promise<ExportResult> {
+export async function exportPlain(repo: Repo, root: Hash, from: string, dir: string, options: ExportOptions = {}): Promise<ExportResult> {
   const top = await repo.fs.lstat(root, from);
   if (top.type !== 'directory') throw new CliError(`${from} is not a directory (use \`cafs cat\` for a file)`);
   const entries: TreeEntry[] = [];
@@ -125,6 +131,8 @@ export async function exportPlain(repo: Repo, root: Hash, from: string, dir: str
     throw new CliError(`refusing to overwrite ${clobbered[0]}${clobbered.length > 1 ? ` and ${clobbered.length - 1} more` : ''} (they differ from the tree; use --force)`);
   }
   const result: ExportResult = { files: 0, dirs: 0, symlinks: 0, written: 0 };
+  let done = 0;
+  const tick = (): void => options.onProgress?.(++done, entries.length);
   const dirs: [string, string][] = [];
   // Directories first (in order, parents before children), then the rest in parallel.
   const rest: TreeEntry[] = [];
@@ -134,6 +142,7 @@ export async function exportPlain(repo: Repo, root: Hash, from: string, dir: str
       if (e.type === 'file') result.files++;
       else result.symlinks++;
       if (!skip.has(e.path)) rest.push(e);
+      else tick();
       continue;
     }
     result.dirs++;
@@ -142,12 +151,14 @@ export async function exportPlain(repo: Repo, root: Hash, from: string, dir: str
     dirs.push([e.path, dest]);
     await writeEntry(repo, root, e.path, dest);
     if (have === undefined || !have.isDirectory()) result.written++;
+    tick();
   }
   await pool(rest, 16, async (e) => {
     const dest = sub(dir, rel(e.path));
     await rm(dest, { recursive: true, force: true });
     await writeEntry(repo, root, e.path, dest);
     result.written++;
+    tick();
   });
   await setDirTimes(repo, root, dirs);
   return result;
@@ -199,7 +210,7 @@ async function linkCopy(from: string, to: string): Promise<void> {
  * version is removed afterwards. With a previous version, unchanged files are hard links to it
  * and only the diff is written.
  */
-export async function exportAtomic(repo: Repo, root: Hash, dir: string, options: { force?: boolean } = {}): Promise<AtomicResult> {
+export async function exportAtomic(repo: Repo, root: Hash, dir: string, options: ExportOptions = {}): Promise<AtomicResult> {
   const top = await repo.fs.lstat(root, '/');
   if (top.type !== 'directory') throw new CliError('the root is not a directory');
   const names = await repo.fs.readdir(root, '/');
@@ -242,7 +253,9 @@ export async function exportAtomic(repo: Repo, root: Hash, dir: string, options:
       result.incremental = true;
       await linkCopy(join(dir, oldVersion), vdir);
       const dirs: [string, string][] = [];
+      let changes = 0;
       for await (const c of repo.fs.diff(oldRoot, root)) {
+        options.onProgress?.(++changes, changes);
         const dest = sub(vdir, c.path);
         if (c.op === 'remove') {
           await rm(dest, { recursive: true, force: true });
@@ -266,7 +279,7 @@ export async function exportAtomic(repo: Repo, root: Hash, dir: string, options:
       await setDirTimes(repo, root, dirs);
     } else {
       await mkdir(vdir);
-      const r = await exportPlain(repo, root, '/', vdir, { force: true });
+      const r = await exportPlain(repo, root, '/', vdir, { force: true, onProgress: options.onProgress });
       result.added = r.files + r.dirs + r.symlinks - 1;
     }
     await writeFile(join(vdir, ROOT_FILE), bytesToHex(root) + '\n');

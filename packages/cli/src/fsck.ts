@@ -13,13 +13,23 @@ export interface FsckReport {
   ok: boolean;
 }
 
-export async function fsck(repo: Repo): Promise<FsckReport> {
+export interface FsckOptions {
+  /**
+   * Called as blobs are checked: commits begun, commits found but not yet begun (the total grows
+   * as history is read), blobs checked so far.
+   */
+  onProgress?: ((p: { commits: number; pending: number; blobs: number }) => void) | undefined;
+}
+
+export async function fsck(repo: Repo, options: FsckOptions = {}): Promise<FsckReport> {
   const report: FsckReport = { commits: 0, roots: 0, nodes: 0, dataBlobs: 0, missing: [], corrupt: [], ok: true };
   const seen = new Set<string>();
+  let blobs = 0;
   const check = async (hash: Hash): Promise<Uint8Array | undefined> => {
     const hex = bytesToHex(hash);
     if (seen.has(hex)) return undefined;
     seen.add(hex);
+    options.onProgress?.({ commits: report.commits, pending: queue.length, blobs: ++blobs });
     const [present] = await repo.store.has([hash]);
     if (!present) {
       report.missing.push(hex);

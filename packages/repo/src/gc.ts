@@ -85,6 +85,15 @@ export interface GcOptions {
    */
   cacheBytes?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** Called as the collection goes: roots marked (full; incremental: 0 then 1 of 1), then blobs swept. */
+  onProgress?: ((p: GcProgress) => void) | undefined;
+}
+
+/** Where a collection is: `done` of `total` roots marked ('mark') or doomed blobs deleted ('sweep'). */
+export interface GcProgress {
+  phase: 'mark' | 'sweep';
+  done: number;
+  total: number;
 }
 
 export interface GcReport {
@@ -357,9 +366,11 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
     else if (guard.base !== bytesToHex(state.hash)) fallback = 'the guard has not journaled every write since the last collection';
     const incremental = options.mode !== 'full' && fallback === undefined;
     const sharedTree = options.cacheBytes === undefined && repo.fs.tree.store === repo.store ? repo.fs.tree : privateTree();
+    if (incremental) options.onProgress?.({ phase: 'mark', done: 0, total: 1 });
     const plan = incremental
       ? await planIncremental(sharedTree, repo, now, state!, epoch!.old, options)
       : await planFull(privateTree(), repo, now, options);
+    if (incremental) options.onProgress?.({ phase: 'mark', done: 1, total: 1 });
     if (fallback !== undefined) plan.fallback = fallback;
 
     const stateBytes = encodeState(plan.meta, plan.liveCount);
@@ -374,6 +385,7 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
     let blobsProtected = 0;
     const deleted: string[] = [];
     const list = [...plan.doomed.values()];
+    options.onProgress?.({ phase: 'sweep', done: 0, total: list.length });
     for (let i = 0; i < list.length; i += 1024) {
       options.signal?.throwIfAborted();
       const batch = list.slice(i, i + 1024);
@@ -399,6 +411,7 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
         bytesDeleted += sizes.get(id)!;
         if (options.listDeleted) deleted.push(id);
       }
+      options.onProgress?.({ phase: 'sweep', done: i + batch.length, total: list.length });
     }
 
     if (guard !== undefined) {
@@ -465,7 +478,12 @@ async function planFull(tree: Tree, repo: Repo, now: Retention, options: GcOptio
     }
   };
   for (const k of now.kept.keys()) live.add(k);
-  for (const r of now.roots.values()) await markTree(r.hash, true);
+  let marked = 0;
+  options.onProgress?.({ phase: 'mark', done: 0, total: now.roots.size });
+  for (const r of now.roots.values()) {
+    await markTree(r.hash, true);
+    options.onProgress?.({ phase: 'mark', done: ++marked, total: now.roots.size });
+  }
   const meta = await tree.build(metaEntries(now, refs));
   await markTree(meta, false);
   live.delete(EMPTY_ID);

@@ -10,5 +10,5 @@ export { DriveWatcher, type DriveChangeEvent, type WatchOptions } from './drive/
 export { mergeRoots, MergeAbortedError, type Conflict, type ConflictKind, type MergeOptions, type MergeResult, type MergeStats } from './merge.js';
 export { mergeBase, mergeBases, mergeRefs, type MergeRefsOptions, type MergeRefsResult } from './merge-refs.js';
 export { settleConflicts, TEXT_MERGE_MAX, type ConflictStrategy, type SettleOptions, type Settled } from './merge-resolve.js';
-export { gc, pin, unpin, pins, readGcState, GcGuard, guardStore, GC_STATE_NAME, PIN_PREFIX, DEFAULT_GRACE_MS, type GcOptions, type GcReport, type GcMode } from './gc.js';
+export { gc, pin, unpin, pins, readGcState, GcGuard, guardStore, GC_STATE_NAME, PIN_PREFIX, DEFAULT_GRACE_MS, type GcOptions, type GcReport, type GcMode, type GcProgress } from './gc.js';
 export * from './sync/index.js';

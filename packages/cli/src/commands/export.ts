@@ -5,6 +5,7 @@ import type { Repo } from '@cafs/repo';
 import { Fs } from '@cafs/fs';
 import { CliError } from '../errors.js';
 import { exportAtomic, exportPlain } from '../export.js';
+import { progressBar } from '../progress.js';
 import { hex, out, json, example, resolveRoot, normPath, type Context } from './shared.js';
 
 export function exportCommand(program: Command, ctx: Context): void {
@@ -21,18 +22,26 @@ export function exportCommand(program: Command, ctx: Context): void {
       .action(async (spec: string, dir: string, o: { force?: boolean; atomic?: boolean; json?: boolean }) => {
         await withSpec(spec, async (repo, ref, path) => {
           let { root } = await resolveRoot(repo, ref);
-          if (o.atomic) {
-            if (normPath(path) !== '/') {
-              // Project a subtree: make it the root of a tree of its own.
-              root = await subtreeRoot(repo, root, normPath(path));
+          const bar = await progressBar('exporting [{bar}] {value}/{total} entries', { json: o.json });
+          const onProgress = bar.active ? (done: number, total: number) => bar.update(done, total) : undefined;
+          try {
+            if (o.atomic) {
+              if (normPath(path) !== '/') {
+                // Project a subtree: make it the root of a tree of its own.
+                root = await subtreeRoot(repo, root, normPath(path));
+              }
+              const r = await exportAtomic(repo, root, dir, { force: o.force === true, onProgress });
+              bar.stop(); // before printing
+              if (o.json) json({ ...r, root: hex(root) });
+              else out(r.changed ? `updated ${dir}: ${r.added} added, ${r.modified} changed, ${r.removed} removed` : `${dir} is up to date (nothing changed)`);
+            } else {
+              const r = await exportPlain(repo, root, normPath(path), dir, { force: o.force === true, onProgress });
+              bar.stop(); // before printing
+              if (o.json) json({ ...r, root: hex(root), changed: r.written > 0 });
+              else out(`exported ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks to ${dir} (${r.written} written)`);
             }
-            const r = await exportAtomic(repo, root, dir, { force: o.force === true });
-            if (o.json) json({ ...r, root: hex(root) });
-            else out(r.changed ? `updated ${dir}: ${r.added} added, ${r.modified} changed, ${r.removed} removed` : `${dir} is up to date (nothing changed)`);
-          } else {
-            const r = await exportPlain(repo, root, normPath(path), dir, { force: o.force === true });
-            if (o.json) json({ ...r, root: hex(root), changed: r.written > 0 });
-            else out(`exported ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks to ${dir} (${r.written} written)`);
+          } finally {
+            bar.stop();
           }
         });
       }),

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { fsck } from '../fsck.js';
+import { progressBar } from '../progress.js';
 import { out, json, example, type Context } from './shared.js';
 
 export function fsckCommand(program: Command, ctx: Context): void {
@@ -13,7 +14,10 @@ export function fsckCommand(program: Command, ctx: Context): void {
       .option('--json', 'print the report as JSON')
       .action(async (o: { json?: boolean }) => {
         await withRepo(async (repo) => {
-          const r = await fsck(repo);
+          const bar = await progressBar('checking [{bar}] {value}/{total} commits, {blobs} blobs', { json: o.json, payload: { blobs: 0 } });
+          const r = await fsck(repo, {
+            onProgress: bar.active ? (p) => bar.update(p.commits, p.commits + p.pending, { blobs: p.blobs }) : undefined,
+          }).finally(() => bar.stop());
           if (o.json) json(r);
           else {
             for (const m of r.missing) out(`missing ${m}`);

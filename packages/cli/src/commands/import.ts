@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Hash } from '@cafs/kv';
 import { repoPath } from '../repo-open.js';
 import { importDirectory } from '../import.js';
+import { mb, progressBar } from '../progress.js';
 import { hex, out, json, example, type Context } from './shared.js';
 
 export function importCommand(program: Command, ctx: Context): void {
@@ -19,25 +20,13 @@ export function importCommand(program: Command, ctx: Context): void {
       .option('--json', 'print the result as JSON')
       .action(async (dir: string, o: { branch: string; message?: string; reproducible?: boolean; allowEmpty?: boolean; json?: boolean }) => {
         await withRepo(async (repo) => {
-          const tty = process.stderr.isTTY === true && !o.json;
-          let bar: { start(t: number, v: number): void; update(v: number, p?: object): void; stop(): void } | undefined;
-          if (tty) {
-            const { default: progress } = await import('cli-progress');
-            bar = new progress.SingleBar({ format: 'importing [{bar}] {value}/{total} entries, {mb} MB', stream: process.stderr, hideCursor: true }, progress.Presets.shades_classic);
-            bar.start(1, 0);
-          }
+          const bar = await progressBar('importing [{bar}] {value}/{total} entries, {mb} MB', { json: o.json, payload: { mb: '0.0' } });
           const r = await importDirectory(repo, dir, {
             reproducible: o.reproducible === true,
             // The repository's own directory is never imported (there is none on a remote store).
             exclude: globals().store === undefined ? [repoPath(globals().repo)] : [],
-            onProgress: bar
-              ? (done, total, bytes) => {
-                  (bar as unknown as { setTotal(n: number): void }).setTotal(total);
-                  bar!.update(done, { mb: (bytes / 1e6).toFixed(1) });
-                }
-              : undefined,
-          });
-          bar?.stop();
+            onProgress: bar.active ? (done, total, bytes) => bar.update(done, total, { mb: mb(bytes) }) : undefined,
+          }).finally(() => bar.stop());
           let parent: Hash | undefined;
           try {
             parent = await repo.head(o.branch);

@@ -5,6 +5,7 @@ import { Repo } from '@cafs/repo';
 import { CliError } from '../errors.js';
 import { openRepo } from '../repo-open.js';
 import { importDirectory } from '../import.js';
+import { mb, progressBar } from '../progress.js';
 import { isUrlRef, openUrlRef } from '../remote-ref.js';
 import { controlSocket, serveControl } from '../mount-control.js';
 import { hex, out, json, example, type Context } from './shared.js';
@@ -39,7 +40,10 @@ export function mountCommand(program: Command, ctx: Context): void {
           repo = await Repo.open();
           await repo.init();
           if (o.import !== undefined) {
-            const r = await importDirectory(repo, o.import);
+            const bar = await progressBar('importing [{bar}] {value}/{total} entries, {mb} MB', { json: o.json, payload: { mb: '0.0' } });
+            const r = await importDirectory(repo, o.import, {
+              onProgress: bar.active ? (done, total, bytes) => bar.update(done, total, { mb: mb(bytes) }) : undefined,
+            }).finally(() => bar.stop());
             await repo.commit('main', r.root, `import ${o.import}`);
           }
         } else {

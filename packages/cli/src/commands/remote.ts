@@ -3,8 +3,9 @@ import { mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { bytesToHex, type Hash } from '@cafs/kv';
-import { Repo, fetchRemote, pushBranch, type FetchResult, type SyncProgress } from '@cafs/repo';
+import { Repo, fetchRemote, pushBranch, type FetchResult } from '@cafs/repo';
 import { CliError } from '../errors.js';
+import { syncBar } from '../progress.js';
 import { REPO_DIR, repoPath } from '../repo-open.js';
 import { checkRemoteName, normalizeUrl, openRemote, readRemotes, writeRemotes, type OpenedRemote } from '../remotes.js';
 
@@ -16,21 +17,6 @@ export interface CommandContext {
 }
 
 const short = (h: Hash | undefined): string => (h === undefined ? '(none)' : bytesToHex(h).slice(0, 12));
-
-/** A progress bar on a terminal (stderr), nothing otherwise. */
-async function progressBar(what: string, quiet: boolean): Promise<{ update(p: SyncProgress): void; stop(): void }> {
-  if (quiet || process.stderr.isTTY !== true) return { update: () => {}, stop: () => {} };
-  const { default: progress } = await import('cli-progress');
-  const bar = new progress.SingleBar({ format: `${what} [{bar}] {value}/{total} blobs, {mb} MB`, stream: process.stderr, hideCursor: true }, progress.Presets.shades_classic);
-  bar.start(1, 0, { mb: '0.0' });
-  return {
-    update: (p) => {
-      bar.setTotal(Math.max(1, p.blobsTotal));
-      bar.update(p.blobsSent, { mb: (p.bytesSent / 1e6).toFixed(1) });
-    },
-    stop: () => bar.stop(),
-  };
-}
 
 function remoteUrl(ctx: CommandContext, name: string): string {
   if (ctx.globals().store !== undefined) throw new CliError('remotes are kept in a repository on disk; this one is on a store (use the URL itself)');
@@ -120,7 +106,7 @@ export function remoteCommands(program: Command, ctx: CommandContext): void {
       writeRemotes(join(dir, REPO_DIR), { origin: { url } });
       const repo = await Repo.open({ path: join(dir, REPO_DIR) });
       try {
-        const bar = await progressBar('cloning', o.json === true);
+        const bar = await syncBar('cloning', o.json === true);
         const f = await withRemote(url, async (r) => {
           const res = await fetchRemote(repo, r.remote, 'origin', { onProgress: bar.update });
           return { res, stats: transfer(r, res.report) };
@@ -141,7 +127,7 @@ export function remoteCommands(program: Command, ctx: CommandContext): void {
     .action(async (name: string, o: { json?: boolean }) => {
       const url = remoteUrl(ctx, name);
       await ctx.withRepo(async (repo) => {
-        const bar = await progressBar('fetching', o.json === true);
+        const bar = await syncBar('fetching', o.json === true);
         const { f, stats } = await withRemote(url, async (r) => {
           const f = await fetchRemote(repo, r.remote, name, { onProgress: bar.update });
           return { f, stats: transfer(r, f.report) };
@@ -161,7 +147,7 @@ export function remoteCommands(program: Command, ctx: CommandContext): void {
     .action(async (name: string, branch: string, o: { message?: string; json?: boolean }) => {
       const url = remoteUrl(ctx, name);
       await ctx.withRepo(async (repo) => {
-        const bar = await progressBar('fetching', o.json === true);
+        const bar = await syncBar('fetching', o.json === true);
         const { f, stats } = await withRemote(url, async (r) => {
           const f = await fetchRemote(repo, r.remote, name, { onProgress: bar.update });
           return { f, stats: transfer(r, f.report) };
@@ -200,7 +186,7 @@ export function remoteCommands(program: Command, ctx: CommandContext): void {
     .action(async (name: string, branch: string, o: { force?: boolean; json?: boolean }) => {
       const url = remoteUrl(ctx, name);
       await ctx.withRepo(async (repo) => {
-        const bar = await progressBar('pushing', o.json === true);
+        const bar = await syncBar('pushing', o.json === true);
         const { p, stats } = await withRemote(url, async (r) => {
           const p = await pushBranch(repo, r.remote, name, branch, { force: o.force === true, onProgress: bar.update });
           return { p, stats: transfer(r, p.report) };
