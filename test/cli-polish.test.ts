@@ -1,6 +1,7 @@
 // What a git user misses (issue 26): owners in `ls -l`, progress bars, gc giving disk space back.
 import { execFile } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -101,5 +102,54 @@ describe('progress bars', () => {
     expect(fsck.stdout).toMatch(/: ok\n$/);
     expect(fsck.stderr).toBe('');
     expect((await cafs(work, 'gc', '--full')).stderr).toBe('');
+  });
+});
+
+/** The total size of the files under `dir`. */
+function treeBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? treeBytes(join(dir, e.name)) : lstatSync(join(dir, e.name)).size;
+  return n;
+}
+
+describe('gc compaction', () => {
+  it('gives the disk space of collected blobs back (LevelDB compaction)', async () => {
+    const repo = join(work, 'gc-repo');
+    mkdirSync(join(repo, 'big'), { recursive: true });
+    mkdirSync(join(repo, 'empty'));
+    // Random bytes: nothing to deduplicate or compress, 20 MB that must go.
+    for (let i = 0; i < 4; i++) writeFileSync(join(repo, 'big', `r${i}.bin`), randomBytes(5_000_000));
+    await ok(repo, 'init');
+    await ok(repo, 'import', 'big', '-m', 'big');
+    const before = treeBytes(join(repo, '.cafs'));
+    expect(before).toBeGreaterThan(20_000_000);
+    // A new commit without the data, and only that commit kept: the 20 MB are unreachable.
+    await ok(repo, 'import', 'empty', '-m', 'empty');
+    const r = JSON.parse(await ok(repo, 'gc', '--full', '--keep-last', '1', '--json')) as { blobsDeleted: number; bytesDeleted: number; diskBytesBefore: number; diskBytesAfter: number };
+    expect(r.bytesDeleted).toBeGreaterThanOrEqual(20_000_000);
+    const after = treeBytes(join(repo, '.cafs'));
+    expect(after).toBeLessThan(before / 2);
+    expect(r.diskBytesBefore).toBeGreaterThan(20_000_000);
+    expect(r.diskBytesAfter).toBeLessThan(r.diskBytesBefore / 2);
+    // The repository still reads afterwards, and a gc with nothing to delete does not compact.
+    // (Not fsck: it counts the parent that --keep-last 1 dropped as missing, compaction or not.)
+    expect(await ok(repo, 'log', '--oneline', '-n', '1')).toMatch(/empty/);
+    expect(await ok(repo, 'ls', 'main')).toBe('');
+    expect(await ok(repo, 'gc', '--full')).toMatch(/^deleted 0 blobs .*\n$/);
+  });
+
+  it('reports the directory size before and after in its text output', async () => {
+    const repo = join(work, 'gc-text');
+    mkdirSync(join(repo, 'big'), { recursive: true });
+    mkdirSync(join(repo, 'empty'));
+    writeFileSync(join(repo, 'big', 'r.bin'), randomBytes(4_000_000));
+    await ok(repo, 'init');
+    await ok(repo, 'import', 'big');
+    await ok(repo, 'import', 'empty');
+    const text = await ok(repo, 'gc', '--full', '--keep-last', '1');
+    const m = /compacted .*\.cafs: ([\d.]+) MiB -> ([\d.]+) MiB on disk/.exec(text);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(3.5);
+    expect(Number(m![2])).toBeLessThan(Number(m![1]) / 2);
   });
 });
