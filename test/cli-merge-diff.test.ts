@@ -1,23 +1,11 @@
 // Merging and diffing by line (issue 26): `cafs diff` prints a unified patch, `cafs merge`
 // merges text files by line and settles true conflicts with --markers, --theirs or --ours.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cafs } from './run-cafs.js';
 
-const BIN = join(resolve(__dirname, '..'), 'packages/cli/dist/main.js');
-const run = promisify(execFile);
-async function cafs(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 async function ok(cwd: string, ...args: string[]): Promise<string> {
   const r = await cafs(cwd, ...args);
   expect(r.stderr.includes('Error') ? r.stderr : '').toBe('');

@@ -1,26 +1,13 @@
 // What a git user misses (issue 26): owners in `ls -l`, progress bars, gc giving disk space back.
-import { execFile } from 'node:child_process';
 import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIdFile } from '../packages/cli/src/owners.js';
 import { wantsBar } from '../packages/cli/src/progress.js';
+import { BIN, ROOT, cafs, run } from './run-cafs.js';
 
-const ROOT = resolve(__dirname, '..');
-const BIN = join(ROOT, 'packages/cli/dist/main.js');
-const run = promisify(execFile);
-async function cafs(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 /** Runs cafs on a pseudo-terminal (util-linux `script`): what the terminal showed, stdout and stderr together. */
 async function onTerminal(cwd: string, ...args: string[]): Promise<string> {
   const q = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;

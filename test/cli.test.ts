@@ -6,25 +6,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cafs } from './run-cafs.js';
 
 const BIN = resolve(__dirname, '../packages/cli/dist/main.js');
 const run = promisify(execFile);
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cafs(cwd: string, ...args: string[]): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 async function ok(cwd: string, ...args: string[]): Promise<string> {
   const r = await cafs(cwd, ...args);

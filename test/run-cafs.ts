@@ -1,0 +1,25 @@
+// The built `cafs` binary, run as a user runs it, for the CLI tests: exit code and both streams.
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const BIN = join(ROOT, 'packages/cli/dist/main.js');
+export const run = promisify(execFile);
+
+export interface CafsResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `cafs ARGS` in `cwd`; never throws for a failing command (its code says so). */
+export async function cafs(cwd: string, ...args: string[]): Promise<CafsResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
