@@ -21,18 +21,24 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** Starts `cafs serve ARGS --port 0` on the repository; resolves with the process and its base URL. */
+async function startServe(...args: string[]): Promise<{ server: ChildProcess; base: string }> {
+  const server: ChildProcess = spawn(process.execPath, [BIN, 'serve', ...args, '--port', '0', '--repo', repoDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const base = await new Promise<string>((res, rej) => {
+    let out = '';
+    server.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+      if (m) res(m[1]!);
+    });
+    server.once('exit', (c) => rej(new Error(`serve exited ${c}`)));
+  });
+  return { server, base };
+}
+
 describe('a repository in use by cafs serve', () => {
   it('takes imports, branches and reads from other commands meanwhile', async () => {
-    const server: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--repo', repoDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const base = await new Promise<string>((res, rej) => {
-      let out = '';
-      server.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-        if (m) res(m[1]!);
-      });
-      server.once('exit', (c) => rej(new Error(`serve exited ${c}`)));
-    });
+    const { server, base } = await startServe();
     try {
       expect(existsSync(join(repoDir, '.cafs', 'cafs.sock')) || existsSync(join(repoDir, 'cafs.sock'))).toBe(true);
       const site = join(work, 'site');
@@ -52,5 +58,21 @@ describe('a repository in use by cafs serve', () => {
     expect(await new Promise((r) => server.once('exit', r))).toBe(0);
     // Released: the repository opens directly again, with everything the other commands did.
     expect(await ok('branch', '--repo', repoDir)).toMatch(/preview/);
+  });
+
+  it('refuses to delete a branch it serves by name, even with -D; other branches go', async () => {
+    await ok('branch', 'scratch', 'main', '--repo', repoDir);
+    const { server } = await startServe('main');
+    try {
+      const refused = await run(process.execPath, [BIN, 'branch', '-D', 'main', '--repo', repoDir]).catch((e: { code: number; stderr: string }) => e);
+      expect((refused as { code: number }).code).toBe(1);
+      expect((refused as { stderr: string }).stderr).toMatch(/branch main is in use by `cafs serve`/);
+      await ok('branch', '-d', 'scratch', '--repo', repoDir);
+      expect(await ok('branch', '--repo', repoDir)).not.toMatch(/scratch/);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    expect(await new Promise((r) => server.once('exit', r))).toBe(0);
+    expect(await ok('branch', '--repo', repoDir)).toMatch(/main/);
   });
 });

@@ -17,6 +17,7 @@ const KNOWN: Record<string, string> = {
   EEXIST: 'already exists',
   EINVAL: 'invalid argument',
   EROFS: 'read-only',
+  EBUSY: 'in use',
   ENOENT: 'no such file or directory',
   ENOTDIR: 'not a directory',
   EISDIR: 'is a directory',

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobNotFoundError, bytesToHex, parseHash, sha256, type BlobStore, type BlobStoreOperationOptions, type Hash, type HashedBlob } from '@cafs/kv';
 import { SOCKET_NAME } from './repo-open.js';
-import { ABSENT, ConflictError, decodeFrames, decodeHashes, encodeFrames, encodeHashes, frameHead, type NameStore, type Repo } from '@cafs/repo';
+import { ABSENT, BRANCH_PREFIX, ConflictError, RepoError, decodeFrames, decodeHashes, encodeFrames, encodeHashes, frameHead, type NameStore, type Repo } from '@cafs/repo';
 
 const MAX_BODY = 256 * 1024 * 1024;
 
@@ -23,8 +23,14 @@ async function body(req: IncomingMessage): Promise<Uint8Array> {
 
 const text = new TextDecoder();
 
+export interface HoldOptions {
+  /** Branches this process uses (serves by name): deleting one through the holder is refused (EBUSY). */
+  inUse?: readonly string[] | undefined;
+}
+
 /** Serves `repo`'s store and names on `<repoDir>/cafs.sock` until the returned close(). */
-export async function holdRepository(repo: Repo, repoDir: string): Promise<{ close(): Promise<void> }> {
+export async function holdRepository(repo: Repo, repoDir: string, options: HoldOptions = {}): Promise<{ close(): Promise<void> }> {
+  const inUse = new Set((options.inUse ?? []).map((b) => BRANCH_PREFIX + b));
   const path = join(repoDir, SOCKET_NAME);
   // We hold the LevelDB lock, so a socket left here is a dead holder's.
   if (existsSync(path)) unlinkSync(path);
@@ -62,6 +68,7 @@ export async function holdRepository(repo: Repo, repoDir: string): Promise<{ clo
       }
       case '/names/cas': {
         const { name, expect, next } = JSON.parse(text.decode(input)) as { name: string; expect: string | null; next: string | null };
+        if (next === null && inUse.has(name)) return reply(423, `branch ${name.slice(BRANCH_PREFIX.length)} is in use by \`cafs serve\` (pid ${process.pid}): stop it first`);
         try {
           await repo.names.compareAndSwap(name, expect === null ? undefined : parseHash(expect), next === null ? undefined : parseHash(next));
         } catch (err) {
@@ -179,6 +186,7 @@ export class HeldNameStore implements NameStore {
       const c = JSON.parse(r.body.toString()) as { ref: string; expected: string | null; actual: string | null };
       throw new ConflictError(c.ref, c.expected ?? undefined, c.actual ?? undefined);
     }
+    if (r.status === 423) throw new RepoError('EBUSY', r.body.toString());
     if (r.status !== 200) throw new Error(`the cafs process holding the repository answered with ${r.status}: ${r.body.toString()}`);
   }
   async *list(prefix: string): AsyncGenerator<[string, Hash]> {
@@ -188,7 +196,7 @@ export class HeldNameStore implements NameStore {
 }
 
 /** Starts the holder for a repository this process opened itself on disk; else nothing. */
-export async function holdIfOwner(repo: Repo, repoDir: string | undefined): Promise<{ close(): Promise<void> } | undefined> {
+export async function holdIfOwner(repo: Repo, repoDir: string | undefined, options: HoldOptions = {}): Promise<{ close(): Promise<void> } | undefined> {
   if (repoDir === undefined || repo.names instanceof HeldNameStore) return undefined;
-  return holdRepository(repo, repoDir);
+  return holdRepository(repo, repoDir, options);
 }

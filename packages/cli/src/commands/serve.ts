@@ -58,7 +58,7 @@ export function serveCommand(program: Command, ctx: Context): void {
         }
         for (const b of branches) await repo.head(b);
         // Other cafs commands reach the repository through this process while it serves.
-        const holder = globals().memory || globals().store !== undefined ? undefined : await holdIfOwner(repo, repoPath(globals().repo));
+        const holder = globals().memory || globals().store !== undefined ? undefined : await holdIfOwner(repo, repoPath(globals().repo), { inUse: branches });
         const server = await serve(repo, { port, host: o.host, branches: branches.length > 0 ? branches : undefined, push, ...limits }).catch(async (err: unknown) => {
           await holder?.close();
           await repo.close();
