@@ -1,10 +1,11 @@
 // A repository held by `cafs serve` stays usable: other commands go through the holder's
 // socket (import, log, branch, cat), and the server sees their commits at once.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { startServe } from './run-cafs.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = resolve(__dirname, '../packages/cli/dist/main.js');
@@ -21,24 +22,15 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Starts `cafs serve ARGS --port 0` on the repository; resolves with the process and its base URL. */
-async function startServe(...args: string[]): Promise<{ server: ChildProcess; base: string }> {
-  const server: ChildProcess = spawn(process.execPath, [BIN, 'serve', ...args, '--port', '0', '--repo', repoDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const base = await new Promise<string>((res, rej) => {
-    let out = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m) res(m[1]!);
-    });
-    server.once('exit', (c) => rej(new Error(`serve exited ${c}`)));
-  });
-  return { server, base };
+/** `cafs serve ARGS` on the repository: the process and its base URL. */
+async function startServeOn(...args: string[]): Promise<{ server: ChildProcess; base: string }> {
+  const { child, url } = await startServe(repoDir, ...args);
+  return { server: child, base: url };
 }
 
 describe('a repository in use by cafs serve', () => {
   it('takes imports, branches and reads from other commands meanwhile', async () => {
-    const { server, base } = await startServe();
+    const { server, base } = await startServeOn();
     try {
       expect(existsSync(join(repoDir, '.cafs', 'cafs.sock')) || existsSync(join(repoDir, 'cafs.sock'))).toBe(true);
       const site = join(work, 'site');
@@ -62,7 +54,7 @@ describe('a repository in use by cafs serve', () => {
 
   it('refuses to delete a branch it serves by name, even with -D; other branches go', async () => {
     await ok('branch', 'scratch', 'main', '--repo', repoDir);
-    const { server } = await startServe('main');
+    const { server } = await startServeOn('main');
     try {
       const refused = await run(process.execPath, [BIN, 'branch', '-D', 'main', '--repo', repoDir]).catch((e: { code: number; stderr: string }) => e);
       expect((refused as { code: number }).code).toBe(1);

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { startServe } from './run-cafs.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = resolve(__dirname, '../packages/cli/dist/main.js');
@@ -42,16 +43,7 @@ beforeAll(async () => {
   for (let i = 0; i < 200; i++) writeFileSync(join(src, 'small', `s${i}.txt`), `small file ${i}\n`.repeat(20));
   await ok(['init', '--repo', join(work, 'repo')]);
   await ok(['import', src, '--repo', join(work, 'repo'), '-m', 'tree']);
-  server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--repo', join(work, 'repo')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  base = await new Promise<string>((res, rej) => {
-    let out = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m) res(m[1]!);
-    });
-    server.once('exit', (c) => rej(new Error(`serve exited ${c}`)));
-  });
+  ({ child: server, url: base } = await startServe(join(work, 'repo')));
 });
 
 afterAll(() => {

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { startServe } from './run-cafs.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = resolve(__dirname, '../packages/cli/dist/main.js');
@@ -36,19 +37,6 @@ function tree(dir: string, rel = '', out = new Map<string, string>()): Map<strin
   return out;
 }
 
-async function startServe(repoDir: string, ...flags: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--repo', repoDir, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const url = await new Promise<string>((res, rej) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m) res(m[1]!);
-    });
-    child.once('exit', (c) => rej(new Error(`serve exited ${c}`)));
-  });
-  return { child, url };
-}
 
 let work: string;
 let src: string;

@@ -1,5 +1,5 @@
 // The built `cafs` binary, run as a user runs it, for the CLI tests: exit code and both streams.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -22,4 +22,19 @@ export async function cafs(cwd: string, ...args: string[]): Promise<CafsResult> 
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+/** Starts `cafs serve --port 0 --repo REPO FLAGS...`; resolves with the process and its base URL once it listens. */
+export async function startServe(repoDir: string, ...flags: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--repo', repoDir, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((res, rej) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+      if (m) res(m[1]!);
+    });
+    child.once('exit', (c) => rej(new Error(`serve exited ${c}: ${out}`)));
+  });
+  return { child, url };
 }
