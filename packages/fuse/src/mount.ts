@@ -262,6 +262,8 @@ export class CafsMount {
       this.newEpoch();
       if (this.branch !== undefined) {
         const what = `checkout ${typeof ref === 'string' ? ref : bytesToHex(ref)}`;
+        // Changes not yet committed are committed first: the checkout must not drop them from history.
+        if (!this.commits!.eachChange) await this.commitNow();
         await this.advance(root, what);
         if (!this.commits!.eachChange) await this.commitNow(what);
       } else {

@@ -82,6 +82,18 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse: commit policy on a branch mount', () =>
     expect(tree.sort()).toEqual(['b', 'd', 'kv']);
   });
 
+  it('a checkout commits what was not committed yet, then the checkout', async () => {
+    await repo.createBranch('co', 'main');
+    const dir = join(tmp, 'co');
+    const m = await mount({ repo, branch: 'co' }, dir, { handleSignals: false, commits: { quietMs: 600_000 } });
+    mounts.push(m);
+    await ok(`echo kept > '${dir}/kept'`);
+    await m.checkout('main');
+    expect(await log(repo, 'co')).toEqual(['checkout main', 'write /kept', 'init']);
+    expect(await headRoot(repo, 'co')).toBe(await headRoot(repo, 'main'));
+    await m.unmount();
+  });
+
   it('commits after a quiet period, and merges a commit someone else made meanwhile', async () => {
     await repo.createBranch('quiet', 'main');
     const dir = join(tmp, 'quiet');
