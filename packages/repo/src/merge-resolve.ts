@@ -6,6 +6,7 @@ import { diff3Merge } from 'node-diff3';
 import { type Hash } from '@cafs/kv';
 import { prefixEnd, type Batch, type Fs, type Info } from '@cafs/fs';
 import type { Conflict } from './merge.js';
+import { keyOfPath, startsWith } from './path-keys.js';
 
 /**
  * `ours` / `theirs`: that side's version at every conflicting path (its whole subtree for a
@@ -32,23 +33,8 @@ export interface Settled {
   lineMerges: number;
 }
 
-const SLASH = 0x2f;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
-
-function keyOfPath(pathBytes: Uint8Array): Uint8Array {
-  if (pathBytes.length === 1 && pathBytes[0] === SLASH) return pathBytes;
-  const key = new Uint8Array(pathBytes.length + 1);
-  key.set(pathBytes);
-  key[pathBytes.length] = SLASH;
-  return key;
-}
-
-function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
-  if (key.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
-  return true;
-}
 
 /** A file's text as lines with their terminators, or undefined when it is not text. */
 async function textLines(fs: Fs, root: Hash, pathBytes: Uint8Array, info: Info | undefined): Promise<string[] | undefined> {

@@ -4,6 +4,7 @@
 // key order, and applies what theirs changed onto ours in one batch: its cost grows with the
 // size of the changes, never with the size of the trees.
 import { bytesToHex, compareBytes, equalBytes, type Hash } from '@cafs/kv';
+import { keyOfPath, startsWith } from './path-keys.js';
 import { decodeInfo, encodeInfo, type Batch, type ByteRange, type Fs, type FsChange, type Info, type Xattr } from '@cafs/fs';
 
 export type ConflictKind =
@@ -69,7 +70,6 @@ export interface MergeResult {
   stats: MergeStats;
 }
 
-const SLASH = 0x2f;
 /** Bytes compared or copied per read when refining and applying byte ranges. */
 const WINDOW = 1 << 20;
 
@@ -81,20 +81,7 @@ interface Slot {
   t?: FsChange | undefined;
 }
 
-function keyOf(c: FsChange): Uint8Array {
-  const p = c.pathBytes;
-  if (p.length === 1 && p[0] === SLASH) return p;
-  const key = new Uint8Array(p.length + 1);
-  key.set(p);
-  key[p.length] = SLASH;
-  return key;
-}
-
-function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
-  if (key.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
-  return true;
-}
+const keyOf = (c: FsChange): Uint8Array => keyOfPath(c.pathBytes);
 
 function prefixEnd(key: Uint8Array): Uint8Array {
   const end = key.slice();
