@@ -99,6 +99,13 @@ function writeTime(out: Uint8Array, pos: number, t: bigint): number {
   return pos + 9;
 }
 
+/** Whether a blob's bytes start as a commit's do (cheap: no decoding). */
+export function looksLikeCommit(bytes: Uint8Array): boolean {
+  if (bytes.length < 1 + TAG_ITEM.length || bytes[0] !== 0x86) return false;
+  for (let i = 0; i < TAG_ITEM.length; i++) if (bytes[1 + i] !== TAG_ITEM[i]) return false;
+  return true;
+}
+
 /** The commit in a blob, or undefined when the blob is not a commit (e.g. a tree node). */
 export function tryDecodeCommit(bytes: Uint8Array): Commit | undefined {
   if (bytes.length < 20 || bytes[0] !== 0x86) return undefined;

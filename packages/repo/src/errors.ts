@@ -1,4 +1,4 @@
-export type RepoErrorCode = 'ERR_CONFLICT' | 'ERR_UNKNOWN_REF' | 'EINVAL' | 'EEXIST' | 'ERR_NOT_A_COMMIT' | 'EROFS' | 'EBUSY';
+export type RepoErrorCode = 'ERR_CONFLICT' | 'ERR_UNKNOWN_REF' | 'EINVAL' | 'EEXIST' | 'ERR_NOT_A_COMMIT' | 'EROFS' | 'EBUSY' | 'ERR_COLLECTED';
 
 /** Errors of the repository layer; `code` in Node's style. */
 export class RepoError extends Error {

@@ -12,3 +12,5 @@ export { mergeBase, mergeBases, mergeRefs, type MergeRefsOptions, type MergeRefs
 export { settleConflicts, TEXT_MERGE_MAX, type ConflictStrategy, type SettleOptions, type Settled } from './merge-resolve.js';
 export { gc, pin, unpin, pins, readGcState, GcGuard, guardStore, GC_STATE_NAME, PIN_PREFIX, DEFAULT_GRACE_MS, type GcOptions, type GcReport, type GcMode, type GcProgress } from './gc.js';
 export * from './sync/index.js';
+export { HistoryCuts, CUT_PREFIX, recordCuts, cutAtMissingParents } from './history-cuts.js';
+export { fsck, type FsckOptions, type FsckProblem, type FsckProgress, type FsckReport } from './fsck.js';

@@ -3,6 +3,8 @@
 import { bytesToHex, compareBytes, equalBytes, type Hash } from '@cafs/kv';
 import { mergeRoots, type Conflict, type MergeOptions } from './merge.js';
 import { settleConflicts, type ConflictStrategy } from './merge-resolve.js';
+import { RepoError } from './errors.js';
+import { reaches } from './ancestry.js';
 import type { Repo } from './repo.js';
 
 const hex = (h: Hash): string => bytesToHex(h);
@@ -22,14 +24,26 @@ export async function mergeBase(repo: Repo, a: Hash, b: Hash): Promise<Hash | un
 
 /** Every best common ancestor of two commits, newest first. */
 export async function mergeBases(repo: Repo, a: Hash, b: Hash): Promise<Hash[]> {
-  if (equalBytes(a, b)) return [a];
+  return (await searchMergeBases(repo, a, b)).bases;
+}
+
+/**
+ * The merge bases, and whether the search met history garbage collection cut (so that an
+ * empty answer may only mean the common ancestors were collected).
+ */
+async function searchMergeBases(repo: Repo, a: Hash, b: Hash): Promise<{ bases: Hash[]; pruned: boolean }> {
+  if (equalBytes(a, b)) return { bases: [a], pruned: false };
+  const cuts = await repo.historyCuts();
+  let pruned = false;
   const commits = new Map<string, { hash: Hash; timeNs: bigint; parents: Hash[] }>();
   const load = async (h: Hash) => {
     const id = hex(h);
     let c = commits.get(id);
     if (c === undefined) {
       const commit = await repo.readCommit(h);
-      c = { hash: h, timeNs: commit.timeNs, parents: commit.parents };
+      const parents = cuts.parents(h, commit);
+      if (parents.length < commit.parents.length) pruned = true;
+      c = { hash: h, timeNs: commit.timeNs, parents };
       commits.set(id, c);
     }
     return c;
@@ -69,7 +83,7 @@ export async function mergeBases(repo: Repo, a: Hash, b: Hash): Promise<Hash[]> 
   for (const c of candidates) {
     let redundant = false;
     for (const d of candidates) {
-      if (d !== c && (await isAncestor(repo, c, d, load))) {
+      if (d !== c && (await reaches(c, d, async (h) => (await load(h)).parents))) {
         redundant = true;
         break;
       }
@@ -81,23 +95,7 @@ export async function mergeBases(repo: Repo, a: Hash, b: Hash): Promise<Hash[]> 
     const ty = commits.get(hex(y))!.timeNs;
     return tx > ty ? -1 : tx < ty ? 1 : compareBytes(x, y);
   });
-  return best;
-}
-
-/** Whether `anc` is reachable from `from` by parent links. */
-async function isAncestor(_repo: Repo, anc: Hash, from: Hash, load: (h: Hash) => Promise<{ parents: Hash[] }>): Promise<boolean> {
-  const target = hex(anc);
-  const seen = new Set<string>();
-  const stack = [from];
-  while (stack.length > 0) {
-    const h = stack.pop()!;
-    const id = hex(h);
-    if (id === target) return true;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    stack.push(...(await load(h)).parents);
-  }
-  return false;
+  return { bases: best, pruned };
 }
 
 export interface MergeRefsOptions extends MergeOptions {
@@ -142,7 +140,14 @@ export async function mergeRefs(repo: Repo, branch: string, otherRef: string, op
   const other = await repo.commitOf(otherRef);
   const headRoot = (await repo.readCommit(head)).root;
   if (equalBytes(head, other)) return { commit: head, root: headRoot, conflicts: [], fastForward: false, upToDate: true, base: head };
-  const base = await mergeBase(repo, head, other);
+  const { bases, pruned } = await searchMergeBases(repo, head, other);
+  const base = bases[0];
+  if (base === undefined && pruned) {
+    throw new RepoError(
+      'ERR_COLLECTED',
+      `${branch} and ${otherRef} have no common ancestor left: garbage collection pruned their history before they met, so a three-way merge has no base`,
+    );
+  }
   if (base !== undefined && equalBytes(base, other)) {
     return { commit: head, root: headRoot, conflicts: [], fastForward: false, upToDate: true, base };
   }

@@ -13,7 +13,10 @@ import { RepoError } from './errors.js';
 import { LevelNameStore, memoryNamesOf, type NameStore } from './names.js';
 import { Drive } from './drive/drive.js';
 import { GcGuard } from './gc-guard.js';
-import { gc, type GcOptions, type GcReport } from './gc.js';
+import { gc } from './gc.js';
+import type { GcOptions, GcReport } from './gc-types.js';
+import { BRANCH_PREFIX, CUT_PREFIX, REMOTE_PREFIX, TAG_PREFIX } from './ref-names.js';
+import { HistoryCuts } from './history-cuts.js';
 import { mergeRefs, type MergeRefsOptions, type MergeRefsResult } from './merge-refs.js';
 
 export interface RepoOptions {
@@ -41,11 +44,11 @@ export interface ResolvedRef {
 export interface LogEntry {
   hash: Hash;
   commit: Commit;
+  /** Parents garbage collection dropped: history ends here on their side (see history-cuts.ts). */
+  collected?: Hash[] | undefined;
 }
 
-export const BRANCH_PREFIX = 'refs/heads/';
-export const TAG_PREFIX = 'refs/tags/';
-export const REMOTE_PREFIX = 'refs/remotes/';
+export { BRANCH_PREFIX, TAG_PREFIX, REMOTE_PREFIX } from './ref-names.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -68,6 +71,9 @@ export function checkName(name: string, what = 'name'): string {
   if (bad) throw new RepoError('EINVAL', `invalid ${what} ${JSON.stringify(name)}`);
   return name;
 }
+
+const collectedError = (what: string): RepoError =>
+  new RepoError('ERR_COLLECTED', `commit ${what} was removed by garbage collection (history before it was pruned)`);
 
 const systemClock = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 
@@ -149,6 +155,11 @@ export class Repo {
 
   async readCommit(hash: Hash): Promise<Commit> {
     return decodeCommit(await this.store.get(hash), bytesToHex(hash));
+  }
+
+  /** Where garbage collection has cut history (read afresh: a collection may have run). */
+  historyCuts(): Promise<HistoryCuts> {
+    return HistoryCuts.load(this.names);
   }
 
   /** The commit, or undefined when garbage collection dropped it. */
@@ -276,8 +287,9 @@ export class Repo {
       try {
         bytes = await this.store.get(hash);
       } catch (err) {
-        if (err instanceof BlobNotFoundError) throw new RepoError('ERR_UNKNOWN_REF', `no commit or root ${base}`);
-        throw err;
+        if (!(err instanceof BlobNotFoundError)) throw err;
+        if ((await this.historyCuts()).isCollected(hash)) throw collectedError(base);
+        throw new RepoError('ERR_UNKNOWN_REF', `no commit or root ${base}`);
       }
       const c = tryDecodeCommit(bytes);
       if (c !== undefined) commit = hash;
@@ -301,14 +313,19 @@ export class Repo {
         else root = found[0]!.hash;
       } else throw new RepoError('ERR_UNKNOWN_REF', `unknown ref ${JSON.stringify(base)}`);
     }
+    const cuts = steps.length > 0 ? await this.historyCuts() : HistoryCuts.none;
     for (const n of steps) {
       if (commit === undefined) throw new RepoError('EINVAL', `${base} is a root, it has no parents`);
       for (let i = 0; i < n; i++) {
         const c = await this.readCommit(commit);
         if (c.parents.length === 0) throw new RepoError('ERR_UNKNOWN_REF', `${revText} goes past the first commit`);
+        const child: Hash = commit;
         commit = c.parents[0]!;
-        if (i + 1 === n && (await this.readCommitIfKept(commit)) === undefined) {
-          throw new RepoError('ERR_UNKNOWN_REF', `${revText}: that commit was removed by garbage collection`);
+        if (cuts.isCut(child, commit)) {
+          throw new RepoError('ERR_COLLECTED', `${revText}: history before ${bytesToHex(child).slice(0, 12)} was removed by garbage collection`);
+        }
+        if ((await this.readCommitIfKept(commit)) === undefined) {
+          throw new RepoError('ERR_UNKNOWN_REF', `${revText}: commit ${bytesToHex(commit)} (a parent of ${bytesToHex(child).slice(0, 12)}) is missing from the store; cafs fsck tells more`);
         }
       }
     }
@@ -324,7 +341,9 @@ export class Repo {
     const found = new Map<string, { hash: Hash; kind: 'commit' | 'root' }>();
     const seen = new Set<string>();
     const stack: Hash[] = [];
-    for await (const [, h] of this.names.list('refs/')) stack.push(h);
+    const cuts = await this.historyCuts();
+    // Cuts name dropped commits: not a starting point.
+    for await (const [name, h] of this.names.list('refs/')) if (!name.startsWith(CUT_PREFIX)) stack.push(h);
     while (stack.length > 0) {
       const c = stack.pop()!;
       const id = bytesToHex(c);
@@ -335,7 +354,7 @@ export class Repo {
       if (id.startsWith(prefix)) found.set(id, { hash: c, kind: 'commit' });
       const rootId = bytesToHex(commit.root);
       if (rootId.startsWith(prefix)) found.set(rootId, { hash: commit.root, kind: 'root' });
-      stack.push(...commit.parents);
+      stack.push(...cuts.parents(c, commit));
     }
     return [...found.values()];
   }
@@ -343,6 +362,7 @@ export class Repo {
   /** History from `ref`, newest first (all parents, by time). */
   async *log(ref: string, options: { limit?: number } = {}): AsyncGenerator<LogEntry> {
     const start = await this.commitOf(ref);
+    const cuts = await this.historyCuts();
     const seen = new Set<string>([bytesToHex(start)]);
     const queue: LogEntry[] = [{ hash: start, commit: await this.readCommit(start) }];
     let left = options.limit ?? Infinity;
@@ -351,13 +371,15 @@ export class Repo {
       let best = 0;
       for (let i = 1; i < queue.length; i++) if (queue[i]!.commit.timeNs > queue[best]!.commit.timeNs) best = i;
       const entry = queue.splice(best, 1)[0]!;
+      const follow = cuts.parents(entry.hash, entry.commit);
+      if (follow.length < entry.commit.parents.length) entry.collected = entry.commit.parents.filter((p) => !follow.includes(p));
       yield entry;
-      for (const p of entry.commit.parents) {
+      for (const p of follow) {
         const id = bytesToHex(p);
         if (seen.has(id)) continue;
         seen.add(id);
+        // A parent gone without a cut is damage (fsck reports it); history shows what is left.
         const parent = await this.readCommitIfKept(p);
-        // History pruned by garbage collection ends here.
         if (parent !== undefined) queue.push({ hash: p, commit: parent });
       }
     }

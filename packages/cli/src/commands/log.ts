@@ -18,10 +18,11 @@ export function logCommand(program: Command, ctx: Context): void {
         await withRepo(async (repo) => {
           const limit = o.maxCount === undefined ? undefined : Number(o.maxCount);
           if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new CliError(`bad --max-count ${o.maxCount}`);
-          const rows: { commit: string; root: string; parents: string[]; time: string; author?: string; message: string }[] = [];
+          const rows: { commit: string; root: string; parents: string[]; time: string; author?: string; message: string; collected?: string[] }[] = [];
           for await (const e of repo.log(ref, limit === undefined ? {} : { limit })) {
             const c: Commit = e.commit;
             rows.push({ commit: hex(e.hash), root: hex(c.root), parents: c.parents.map(hex), time: new Date(Number(c.timeNs / 1_000_000n)).toISOString(), author: c.author, message: c.message });
+            if (e.collected !== undefined) rows[rows.length - 1]!.collected = e.collected.map(hex);
           }
           if (o.json) return json(rows);
           for (const r of rows) {
@@ -30,6 +31,10 @@ export function logCommand(program: Command, ctx: Context): void {
               out(`commit ${r.commit}${r.parents.length > 1 ? '\nMerge:  ' + r.parents.map((p) => p.slice(0, 12)).join(' ') : ''}`);
               if (r.author) out(`Author: ${r.author}`);
               out(`Date:   ${r.time}\nRoot:   ${r.root}\n\n    ${r.message.split('\n').join('\n    ')}\n`);
+            }
+            if (r.collected !== undefined) {
+              const which = r.collected.map((p) => p.slice(0, 12)).join(', ');
+              out(o.oneline ? `  (older history collected by gc: ${which})` : `    (history before this commit was collected by gc: ${which})\n`);
             }
           }
         });

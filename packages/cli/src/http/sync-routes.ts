@@ -101,7 +101,7 @@ export async function serveSync(req: IncomingMessage, res: ServerResponse, repo:
     }
     const want = parseHexList(body.want, 'want');
     const have = parseHexList(body.have ?? [], 'have');
-    const plan = await planTransfer(repo.fs.tree, { want, have });
+    const plan = await planTransfer(repo.fs.tree, { want, have }, { cuts: await repo.historyCuts() });
     send(res, 200, 'application/octet-stream', encodePlan(plan), false);
     return true;
   }

@@ -3,5 +3,5 @@ export { sync, storeSource, storeTarget, verifyBlob, type SyncSource, type SyncT
 export { HttpRemote, type HttpRemoteOptions, type RemoteRefs } from './http-remote.js';
 export { encodeHashes, decodeHashes, encodePlan, decodePlan, encodeFrames, decodeFrames, frameHead, ABSENT } from './wire.js';
 export { SyncError, type SyncErrorCode } from './errors.js';
-export { fetchRemote, pushBranch, repoRemote, acceptBranchUpdate, isAncestor, type Remote, type FetchResult, type PushResult } from './remote.js';
+export { fetchRemote, pushBranch, repoRemote, repoSource, acceptBranchUpdate, isAncestor, type Remote, type FetchResult, type PushResult } from './remote.js';
 export { RemoteBlobStore, type RemoteBlobStoreOptions } from './remote-store.js';

@@ -5,6 +5,7 @@ import { EMPTY_ROOT, Tree, bytesToHex, parseHash, type BlobStore, type Hash, typ
 import { tryDecodeCommit, type Commit } from '../commit.js';
 import { isNotFound, leafRefs, loadNode, nodeDiff, tryGet } from '../tree-walk.js';
 import { SyncError } from './errors.js';
+import { HistoryCuts } from '../history-cuts.js';
 
 const hexToHash = (id: string): Hash => parseHash(id);
 
@@ -29,9 +30,16 @@ export interface SyncRequest {
  * destination already holds may appear (a changed leaf lists all its data blobs); it filters
  * them with `has`. Nothing below a subtree shared with a `have` is listed or read.
  */
-export async function planTransfer(store: BlobStore | Tree, request: SyncRequest, options: { signal?: AbortSignal | undefined } = {}): Promise<PlanItem[]> {
+export interface PlanOptions {
+  signal?: AbortSignal | undefined;
+  /** The source's history cuts: a cut parent link ends the history sent, as a missing parent does. */
+  cuts?: HistoryCuts | undefined;
+}
+
+export async function planTransfer(store: BlobStore | Tree, request: SyncRequest, options: PlanOptions = {}): Promise<PlanItem[]> {
   const tree = store instanceof Tree ? store : new Tree(store);
   const signal = options.signal;
+  const cuts = options.cuts ?? HistoryCuts.none;
   const planned = new Set<string>();
   const plan: PlanItem[] = [];
   const add = (hash: Hash, kind: PlanKind): void => {
@@ -70,17 +78,17 @@ export async function planTransfer(store: BlobStore | Tree, request: SyncRequest
       wantRoots.push(w);
       continue;
     }
-    const stack: { hash: Hash; commit: Commit; next: number }[] = [];
+    const stack: { hash: Hash; commit: Commit; parents: Hash[]; next: number }[] = [];
     const enter = (hash: Hash, commit: Commit): void => {
       visited.add(bytesToHex(hash));
-      stack.push({ hash, commit, next: 0 });
+      stack.push({ hash, commit, parents: cuts.parents(hash, commit), next: 0 });
     };
     if (!visited.has(bytesToHex(w)) && !haveIds.has(bytesToHex(w))) enter(w, c);
     while (stack.length > 0) {
       signal?.throwIfAborted();
       const top = stack[stack.length - 1]!;
-      if (top.next < top.commit.parents.length) {
-        const p = top.commit.parents[top.next++]!;
+      if (top.next < top.parents.length) {
+        const p = top.parents[top.next++]!;
         const id = bytesToHex(p);
         if (visited.has(id) || haveIds.has(id)) continue;
         const pb = await tryGet(tree.store, p);

@@ -2,8 +2,11 @@
 // over HTTP): blobs first through sync(), names last, by compare-and-swap.
 import { bytesToHex, type Hash } from '@cafs/kv';
 import { tryDecodeCommit } from '../commit.js';
-import { REMOTE_PREFIX, TAG_PREFIX, type Repo } from '../repo.js';
+import { REMOTE_PREFIX, TAG_PREFIX } from '../ref-names.js';
+import type { Repo } from '../repo.js';
 import { tryGet } from '../tree-walk.js';
+import { cutAtMissingParents } from '../history-cuts.js';
+import { reaches } from '../ancestry.js';
 import { SyncError } from './errors.js';
 import type { RemoteRefs } from './http-remote.js';
 import { planTransfer } from './plan.js';
@@ -16,22 +19,14 @@ export interface Remote extends SyncSource, SyncTarget {
   updateBranch(branch: string, old: Hash | undefined, next: Hash, force: boolean, o?: { signal?: AbortSignal | undefined }): Promise<void>;
 }
 
-/** Whether `ancestor` is `commit` or in its history (as far as the store holds it). */
+/** Whether `ancestor` is `commit` or in its history (as far as the store holds it and cuts allow). */
 export async function isAncestor(repo: Repo, ancestor: Hash, commit: Hash): Promise<boolean> {
-  const goal = bytesToHex(ancestor);
-  const seen = new Set<string>();
-  const stack = [commit];
-  while (stack.length > 0) {
-    const c = stack.pop()!;
-    const id = bytesToHex(c);
-    if (id === goal) return true;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const bytes = await tryGet(repo.store, c);
+  const cuts = await repo.historyCuts();
+  return reaches(ancestor, commit, async (h) => {
+    const bytes = await tryGet(repo.store, h);
     const parsed = bytes === undefined ? undefined : tryDecodeCommit(bytes);
-    if (parsed !== undefined) stack.push(...parsed.parents);
-  }
-  return false;
+    return parsed === undefined ? undefined : cuts.parents(h, parsed);
+  });
 }
 
 /**
@@ -41,13 +36,15 @@ export async function isAncestor(repo: Repo, ancestor: Hash, commit: Hash): Prom
 export async function acceptBranchUpdate(repo: Repo, branch: string, old: Hash | undefined, next: Hash, force: boolean): Promise<void> {
   let plan;
   try {
-    plan = await planTransfer(repo.fs.tree, { want: [next], have: old === undefined ? [] : [old] });
+    plan = await planTransfer(repo.fs.tree, { want: [next], have: old === undefined ? [] : [old] }, { cuts: await repo.historyCuts() });
   } catch (err) {
     throw new SyncError('ERR_INCOMPLETE', `refusing ${branch} -> ${bytesToHex(next).slice(0, 12)}: ${(err as Error).message}`);
   }
   const present = await repo.store.has(plan.map((p) => p.hash));
   const missing = plan.filter((_, i) => !present[i]);
   if (missing.length > 0) throw new SyncError('ERR_INCOMPLETE', `refusing ${branch} -> ${bytesToHex(next).slice(0, 12)}: ${missing.length} of its blobs were not sent (first ${bytesToHex(missing[0]!.hash)})`);
+  // A pushed history that ends (the pusher's was pruned) ends here too, recorded before the name moves.
+  await cutAtMissingParents(repo.store, repo.names, plan.filter((p) => p.kind === 'commit').map((p) => p.hash));
   const [isCommit] = [tryDecodeCommit(await repo.store.get(next))];
   if (isCommit === undefined) throw new SyncError('EINVAL', `${bytesToHex(next)} is not a commit`);
   const current = (await repo.branches()).find((b) => b.name === branch)?.commit;
@@ -66,10 +63,10 @@ export async function acceptBranchUpdate(repo: Repo, branch: string, old: Hash |
 
 /** Another repository (on this machine) as a remote. */
 export function repoRemote(other: Repo): Remote {
-  const source = storeSource(other.store);
+  const source = repoSource(other);
   const target = storeTarget(other.store);
   return {
-    plan: (req, o) => planTransfer(other.fs.tree, req, o),
+    plan: source.plan,
     getMany: source.getMany,
     has: target.has,
     putMany: target.putMany,
@@ -78,6 +75,15 @@ export function repoRemote(other: Repo): Remote {
       tags: new Map((await other.tags()).map((t) => [t.name, t.commit])),
     }),
     updateBranch: (branch, old, next, force) => acceptBranchUpdate(other, branch, old, next, force),
+  };
+}
+
+/** A repository as the source of a sync: its history as far as its cuts. */
+export function repoSource(repo: Repo): SyncSource {
+  const source = storeSource(repo.store);
+  return {
+    plan: async (req, o) => planTransfer(repo.fs.tree, req, { ...o, cuts: await repo.historyCuts() }),
+    getMany: source.getMany,
   };
 }
 
@@ -102,6 +108,7 @@ export async function fetchRemote(repo: Repo, remote: Remote, name: string, opti
   const refs = await remote.refs({ signal: options.signal });
   const tips = [...refs.branches.values(), ...refs.tags.values()];
   const report = await sync(remote, repo.store, { want: dedupe(tips), have: await haves(repo, name) }, options);
+  await cutAtMissingParents(repo.store, repo.names, report.commitsCopied);
   const updated: FetchResult['updated'] = [];
   const prefix = REMOTE_PREFIX + name + '/';
   const existing = new Map<string, Hash>();
@@ -140,13 +147,13 @@ export async function pushBranch(repo: Repo, remote: Remote, name: string, branc
   const refs = await remote.refs({ signal: options.signal });
   const old = refs.branches.get(to);
   if (old !== undefined && bytesToHex(old) === bytesToHex(local)) {
-    return { branch: to, old, new: local, report: { planned: 0, blobs: 0, bytes: 0, commits: 0 }, upToDate: true };
+    return { branch: to, old, new: local, report: { planned: 0, blobs: 0, bytes: 0, commits: 0, commitsCopied: [] }, upToDate: true };
   }
   const oldHere = old !== undefined && (await repo.store.has([old]))[0] === true;
   if (old !== undefined && !options.force && (!oldHere || !(await isAncestor(repo, old, local)))) {
     throw new SyncError('ERR_NON_FAST_FORWARD', `${to} on ${name} is at ${bytesToHex(old).slice(0, 12)}, which ${branch} does not contain: pull first, or push --force`);
   }
-  const report = await sync(repo.store, remote, { want: [local], have: oldHere ? [old!] : [] }, options);
+  const report = await sync(repoSource(repo), remote, { want: [local], have: oldHere ? [old!] : [] }, options);
   await remote.updateBranch(to, old, local, options.force === true, { signal: options.signal });
   // The remote-tracking ref follows what the remote now holds.
   const track = REMOTE_PREFIX + name + '/' + to;

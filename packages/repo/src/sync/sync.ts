@@ -41,6 +41,8 @@ export interface SyncReport {
   blobs: number;
   bytes: number;
   commits: number;
+  /** The commits copied, in the order stored (parents first). */
+  commitsCopied: Hash[];
 }
 
 export function storeSource(store: BlobStore): SyncSource {
@@ -86,7 +88,7 @@ export async function sync(from: SyncSource | BlobStore, to: SyncTarget | BlobSt
   const maxBlobs = options.batchBlobs ?? 512;
   const maxBytes = options.batchBytes ?? 8 * 1024 * 1024;
   let count = maxBlobs;
-  let commits = 0;
+  const commitsCopied: Hash[] = [];
   // Batches go in plan order, so whatever was stored when a transfer stops is whole.
   for (let i = 0; i < todo.length; ) {
     signal?.throwIfAborted();
@@ -97,7 +99,7 @@ export async function sync(from: SyncSource | BlobStore, to: SyncTarget | BlobSt
     const blobs = batch.map((b, j) => {
       verifyBlob(b.hash, bytes[j]!);
       size += bytes[j]!.length;
-      if (b.kind === 'commit') commits++;
+      if (b.kind === 'commit') commitsCopied.push(b.hash);
       return { hash: b.hash, bytes: bytes[j]! };
     });
     await target.putMany(blobs, { signal });
@@ -108,5 +110,5 @@ export async function sync(from: SyncSource | BlobStore, to: SyncTarget | BlobSt
     // Sizes are known only on arrival: aim the next batch at maxBytes.
     count = Math.max(1, Math.min(maxBlobs, Math.floor((blobs.length * maxBytes) / Math.max(1, size))));
   }
-  return { planned: plan.length, blobs: progress.blobsSent, bytes: progress.bytesSent, commits };
+  return { planned: plan.length, blobs: progress.blobsSent, bytes: progress.bytesSent, commits: commitsCopied.length, commitsCopied };
 }
