@@ -119,7 +119,8 @@ describe('gc compaction', () => {
     expect(r.diskBytesBefore).toBeGreaterThan(20_000_000);
     expect(r.diskBytesAfter).toBeLessThan(r.diskBytesBefore / 2);
     // The repository still reads afterwards, and a gc with nothing to delete does not compact.
-    // (Not fsck: it counts the parent that --keep-last 1 dropped as missing, compaction or not.)
+    // fsck knows where --keep-last 1 cut history: the dropped parent is not damage.
+    expect(await ok(repo, 'fsck')).toMatch(/^1 commits \(history ends at 1 link cut by gc\), .*: ok\n$/);
     expect(await ok(repo, 'log', '--oneline', '-n', '1')).toMatch(/empty/);
     expect(await ok(repo, 'ls', 'main')).toBe('');
     expect(await ok(repo, 'gc', '--full')).toMatch(/^deleted 0 blobs .*\n$/);

@@ -23,14 +23,17 @@ async function expectedRetained(repo: Repo, keepLast: number | undefined): Promi
       throw err;
     }
   };
-  for await (const [, head] of repo.names.list(BRANCH)) {
+  // Branches and tags keep their history alike (tags with no head of their own).
+  const tips: Hash[] = [];
+  for await (const [, head] of repo.names.list(BRANCH)) tips.push(head);
+  for await (const [, h] of repo.names.list('refs/tags/')) tips.push(h);
+  for (const head of tips) {
     let h: Hash | undefined = head;
     for (let n = 0; h !== undefined && n < (keepLast ?? Infinity); n++) {
       if (!(await keepCommit(h))) break;
       h = (await repo.readCommit(h)).parents[0];
     }
   }
-  for await (const [, h] of repo.names.list('refs/tags/')) await keepCommit(h);
   for await (const [, h] of repo.names.list('refs/pins/')) roots.set(hex(h), h);
   return { roots, commits };
 }

@@ -38,14 +38,14 @@ describe('gc: what is kept and what is freed', () => {
     const first = await gc(repo, { keepLast: 2, graceMs: 0, listDeleted: true });
     expect(first.mode).toBe('full');
     expect(first.fallback).toMatch(/no previous/);
-    expect(first.commitsRetained).toBe(3); // c5, c4, tag c1
-    expect(first.rootsRetained).toBe(4); // + pinned root of c2
+    expect(first.commitsRetained).toBe(4); // c5, c4, and tag v1's last two: c1, c0
+    expect(first.rootsRetained).toBe(5); // + pinned root of c2
     expect(first.blobsDeleted).toBeGreaterThan(0);
-    expect(first.bytesDeleted).toBeGreaterThan(3000 * 2); // the blobs of f0 and f3
+    expect(first.bytesDeleted).toBeGreaterThan(3000); // the blobs of f3
     // Retained: readable. Dropped commits: gone with their unique data.
-    for (const i of [1, 2, 4, 5]) await readAll(inner, roots[i]!);
-    for (const i of [0, 2, 3]) expect(await missing(repo.readCommit(commits[i]!))).toBe(true);
-    const live = await referenceLive(repo, [1, 2, 4, 5].map((i) => roots[i]!), [1, 4, 5].map((i) => commits[i]!));
+    for (const i of [0, 1, 2, 4, 5]) await readAll(inner, roots[i]!);
+    for (const i of [2, 3]) expect(await missing(repo.readCommit(commits[i]!))).toBe(true);
+    const live = await referenceLive(repo, [0, 1, 2, 4, 5].map((i) => roots[i]!), [0, 1, 4, 5].map((i) => commits[i]!));
     expect(await storedHashes(inner)).toEqual(live);
     expect(first.blobsKept).toBe(live.size);
 

@@ -123,7 +123,7 @@ describe('repository garbage collection, wired', () => {
     for await (const e of repo.log('main')) messages.push(e.commit.message);
     expect(messages).toEqual(['commit 4', 'commit 3']);
     expect(await repo.resolve('main~1').then((r) => r.commit !== undefined)).toBe(true);
-    expect(await repo.resolve('main~2').then(() => 'ok', (e: RepoError) => e.code)).toBe('ERR_UNKNOWN_REF');
+    expect(await repo.resolve('main~2').then(() => 'ok', (e: RepoError) => e.code)).toBe('ERR_COLLECTED');
     // The drive's working root was held: it still reads completely.
     expect((await drive.readFile('/uncommitted')).length).toBe(60_000);
     expect((await drive.readFile('/f0')).length).toBe(50_000);
