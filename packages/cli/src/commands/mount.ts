@@ -24,12 +24,15 @@ export function mountCommand(program: Command, ctx: Context): void {
       .option('--commit-every <s>', 'on a branch: commit once changes pause for this many seconds (at least once a minute under steady change)', '2')
       .option('--commit-each-change', 'on a branch: one commit per change (every chmod, every file written)')
       .option('--keep-last <n>', 'collect garbage as the mount goes, keeping the last N commits of each branch (for long-lived RAM disks)')
+      .option('--gc-every <roots>', 'with --keep-last: collect after this many new roots', '5000')
       .option('--cache-size <mib>', 'for a URL: MiB of fetched blobs kept in memory', '256')
       .option('--poll <s>', 'for a branch URL: check this often whether the branch moved', '5')
       .option('--json', 'print the mount as a JSON line')
       .action(async (ref: string, dir: string, o: MountCliOptions) => {
         const keepLast = o.keepLast === undefined ? undefined : Number(o.keepLast);
         if (keepLast !== undefined && !(Number.isInteger(keepLast) && keepLast > 0)) throw new CliError('--keep-last needs a positive integer');
+        const everyRoots = Number(o.gcEvery);
+        if (!(Number.isInteger(everyRoots) && everyRoots > 0)) throw new CliError(`--gc-every takes a positive number of roots (got ${JSON.stringify(o.gcEvery)})`);
         const quietS = Number(o.commitEvery);
         if (!(Number.isFinite(quietS) && quietS >= 0)) throw new CliError(`--commit-every takes a number of seconds >= 0 (got ${JSON.stringify(o.commitEvery)})`);
         const commits = o.commitEachChange ? { each: true } : { quietMs: quietS * 1000, maxDelayMs: Math.max(60_000, quietS * 1000) };
@@ -57,7 +60,7 @@ export function mountCommand(program: Command, ctx: Context): void {
         const socket = rw ? controlSocket(target) : undefined;
         const m =
           rw
-            ? await mount({ repo, branch: ref }, target, { allowOther: o.allowOther, commits, gc: keepLast === undefined ? undefined : { keepLast } })
+            ? await mount({ repo, branch: ref }, target, { allowOther: o.allowOther, commits, gc: keepLast === undefined ? undefined : { keepLast, everyRoots } })
             : await mount((await repo.resolve(ref)).root, target, { repo, allowOther: o.allowOther });
         const control = socket === undefined ? undefined : await serveControl(m, socket);
         const mode = rw ? `read/write on branch ${ref}, ${o.commitEachChange ? 'a commit per change' : `committed after ${quietS} s without changes`}` : 'read-only';
@@ -78,6 +81,7 @@ interface MountCliOptions {
   json?: boolean;
   allowOther?: boolean;
   keepLast?: string;
+  gcEvery?: string;
   commitEvery: string;
   commitEachChange?: boolean;
   cacheSize: string;
