@@ -106,6 +106,17 @@ describe('cafs serve under hostile load', () => {
     expect(multi.body.toString('latin1')).toContain(`Content-Range: bytes 5000-5999/${size}`);
   });
 
+  it('answers a path 3,000 levels deep with 414 and a short message, a file with a trailing slash with 404', async () => {
+    const deep = await rawGet(port, '/b/main/' + 'a/'.repeat(3000) + 'f', {});
+    expect(deep.status).toBe(414);
+    expect(deep.bodyBytes).toBeLessThan(200);
+    expect(deep.body.toString()).not.toContain('a/a/a');
+    const slash = await rawGet(port, '/b/main/f.bin/', {});
+    expect(slash.status).toBe(404);
+    expect(slash.bodyBytes).toBeLessThan(200);
+    expect((await rawGet(port, '/b/main/f.bin', {})).status).toBe(200);
+  });
+
   it('does not grow while a client never reads a 1 GiB response, and cuts that client off', async () => {
     const before = rssOf(server.pid!);
     const s: Socket = connect(port, '127.0.0.1');

@@ -46,6 +46,8 @@ export function createHandler(repo: Repo, options: HandlerOptions = {}): (req: I
   const serveRoot = async (req: IncomingMessage, res: ServerResponse, root: Hash, path: string, title: string, immutable: boolean, url: URL, signal: AbortSignal): Promise<void> => {
     const st = await repo.fs.stat(root, path);
     const cache = immutable ? IMMUTABLE : 'no-cache';
+    // A file named as a directory (`/f/`) is not found, as a kernel says ENOTDIR for `cat f/`.
+    if (!st.isDirectory() && url.pathname.endsWith('/')) throw new HttpError(404, 'not found (not a directory)');
     if (!st.isDirectory()) return serveFile({ req, res, fs: repo.fs, root, path, st, cache, signal });
     if (!url.pathname.endsWith('/')) {
       // Relative, so it also works under a mount point (Express's app.use('/files', handler)).

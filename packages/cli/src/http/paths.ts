@@ -1,6 +1,6 @@
 // URL paths to filesystem paths: decoding, `..` that may not climb, symbolic links followed.
 import type { Hash } from '@cafs/kv';
-import type { Fs } from '@cafs/fs';
+import { PATH_MAX, type Fs } from '@cafs/fs';
 import { HttpError } from './errors.js';
 
 /** Splits and decodes a URL path; `..` segments may not climb above the root. */
@@ -22,7 +22,9 @@ export function cleanPath(segments: string[]): string {
     }
     out.push(s);
   }
-  return '/' + out.join('/');
+  const path = '/' + out.join('/');
+  if (path.length > PATH_MAX) throw new HttpError(414, 'the path is too long');
+  return path;
 }
 
 /** Follows symbolic links the way the fs does, to name the file a key belongs to. */
