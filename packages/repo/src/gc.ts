@@ -3,11 +3,16 @@
 // What is kept (the live set): every retained commit blob; every node of the tree of every
 // retained root; every data blob an extent of those trees references; and the collector's own
 // state (a state blob named 'refs/gc/state' and the nodes of its meta tree). Retained: every
-// branch head and, per branch, the history the options keep (keepLast / keepNewerThan, default
-// all of it); every tag's commit; every pinned root or commit ('refs/pins/<hex>' names,
-// `options.pins`, and roots held in memory through the guard); and, conservatively, whatever
-// any other name in the names table holds. Everything else is deleted, except blobs the
-// GcGuard protects.
+// branch head and tag and, per branch and tag, the history the options keep (keepLast /
+// keepNewerThan, default all of it, never past a recorded cut); every pinned root or commit
+// ('refs/pins/<hex>' names, `options.pins`, and roots held in memory through the guard); and,
+// conservatively, whatever any other name in the names table holds (not the cuts, which name
+// what was dropped). Everything else is deleted, except blobs the GcGuard protects.
+//
+// Crash safety: the parent links a collection cuts are recorded (history-cuts.ts) before its
+// state is written and anything is deleted, and dropped commits are deleted before any other
+// blob (gc-sweep.ts); killed at any instant, it leaves a repository whose every walk of history
+// ends at a cut, and the next collection completes it.
 //
 // Safety rule (writers running during a collection): every writer goes through one GcGuard
 // (`guardStore(store)`, the store the Repo is built on). A collection never deletes a blob put
