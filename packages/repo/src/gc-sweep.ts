@@ -17,7 +17,7 @@ export interface SweepResult {
   deleted: string[];
 }
 
-const READ_BATCH = 256;
+const READ_BATCH = 1024;
 const DELETE_BATCH = 1024;
 
 export async function sweep(
