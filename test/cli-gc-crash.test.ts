@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Repo, fsck } from '../packages/repo/dist/index.js';
 import { bytesToHex } from '../packages/kv/dist/node.js';
 import { BIN } from './run-cafs.js';
+import { readTree } from './read-tree.js';
 
 const COMMITS = 300;
 const KEEP = 3;
@@ -57,15 +58,6 @@ function runGc(dir: string, kill?: { afterLine?: RegExp; delayMs: number }): Pro
       else resolve({ killed: signal === 'SIGKILL', tailMs: first === 0 ? 0 : performance.now() - first, code });
     });
   });
-}
-
-/** Reads every file under `dir` of `root` to the end. */
-async function readTree(repo: Repo, root: Uint8Array, dir: string): Promise<void> {
-  for (const d of await repo.fs.readdir(root, dir, { withFileTypes: true })) {
-    const path = (dir === '/' ? '' : dir) + '/' + d.name;
-    if (d.type === 'directory') await readTree(repo, root, path);
-    else if (d.type === 'file') expect((await repo.fs.read(root, path)).length).toBe(Number(d.size));
-  }
 }
 
 /** fsck clean; every commit log lists (from every branch and tag) reads completely. */

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Repo, fsck } from '../packages/repo/dist/index.js';
 import { BIN } from './run-cafs.js';
+import { readTree } from './read-tree.js';
 
 const run = promisify(execFile);
 const canMount = existsSync('/dev/fuse') && existsSync('/bin/fusermount');
@@ -38,19 +39,6 @@ function startMount(): Promise<ChildProcess> {
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     child.once('exit', (code) => fail(new Error(`cafs mount exited ${code} before mounting: ${output}`)));
   });
-}
-
-async function readTree(repo: Repo, root: Uint8Array, dir: string): Promise<number> {
-  let n = 0;
-  for (const d of await repo.fs.readdir(root, dir, { withFileTypes: true })) {
-    const path = (dir === '/' ? '' : dir) + '/' + d.name;
-    if (d.type === 'directory') n += await readTree(repo, root, path);
-    else if (d.type === 'file') {
-      expect((await repo.fs.read(root, path)).length).toBe(Number(d.size));
-      n++;
-    }
-  }
-  return n;
 }
 
 async function checkRepo(): Promise<{ commits: number; cuts: number }> {

@@ -5,7 +5,7 @@ export { Stats, FileTypeTests } from './stats.js';
 export { PATH_MAX, NAME_MAX, type PathLike } from './path.js';
 export { encodeInfo, decodeInfo, type Info, type FileType, type Xattr } from './info.js';
 export { encodeExtent, decodeExtent, INLINE_MAX, type Extent } from './extent.js';
-export { infoKey, extentKey, prefixEnd } from './keys.js';
+export { infoKey, extentKey, prefixEnd, isExtentKey, extentOwner } from './keys.js';
 export { BLOCK_SIZE } from './data/extent-writer.js';
 export { FileReader } from './data/file-reader.js';
 export type { FsChange, FsDiffOptions, DiffPage, DiffPageOptions, ByteRange } from './diff.js';

@@ -2,7 +2,7 @@
 // as far as garbage collection's cuts, trees, file data) is present and hashes right. It never
 // stops at the first problem: each missing or corrupt blob is listed with what reaches it.
 import { EMPTY_ROOT, bytesToHex, decodeNode, sha256, type Hash, type TreeNode } from '@cafs/kv';
-import { decodeExtent, decodeInfo } from '@cafs/fs';
+import { decodeExtent, decodeInfo, extentOwner, isExtentKey } from '@cafs/fs';
 import { tryDecodeCommit, type Commit } from './commit.js';
 import { HistoryCuts } from './history-cuts.js';
 import { BRANCH_PREFIX, PIN_PREFIX, REMOTE_PREFIX, TAG_PREFIX } from './ref-names.js';
@@ -53,8 +53,7 @@ const utf8 = new TextDecoder();
 
 /** The path a tree key names: `/a/b/` (info) or `/a/b/\0<offset>` (extent). */
 function keyPath(key: Uint8Array): string {
-  const zero = key.indexOf(0);
-  const text = utf8.decode(zero < 0 ? key : key.subarray(0, zero));
+  const text = utf8.decode(isExtentKey(key) ? extentOwner(key) : key);
   return text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text;
 }
 
@@ -173,7 +172,7 @@ export async function fsck(repo: Repo, options: FsckOptions = {}): Promise<FsckR
         const key = node.key(i);
         const value = node.value(i);
         try {
-          if (key.indexOf(0) < 0) {
+          if (!isExtentKey(key)) {
             decodeInfo(value);
             continue;
           }
