@@ -51,7 +51,7 @@ export async function openRepo(option: string | undefined, store?: string): Prom
     const socket = join(path, SOCKET_NAME);
     if (!isLocked(err) || !existsSync(socket)) throw err;
     const { HeldBlobStore, HeldNameStore } = await import('./holder.js');
-    return new Repo({ store: new HeldBlobStore(socket), names: new HeldNameStore(socket), author });
+    return new Repo({ store: new HeldBlobStore(socket), names: new HeldNameStore(socket), author, reflog: false });
   }
 }
 

@@ -5,17 +5,20 @@ import { tryDecodeCommit, type Commit } from './commit.js';
 import { tryGet } from './tree-walk.js';
 import { RepoError } from './errors.js';
 import { HistoryCuts } from './history-cuts.js';
-import { BRANCH_PREFIX, CUT_PREFIX, GC_PREFIX, PIN_PREFIX, REMOTE_PREFIX, TAG_PREFIX } from './ref-names.js';
+import { BRANCH_PREFIX, CUT_PREFIX, GC_PREFIX, PIN_PREFIX, REFLOG_PREFIX, REMOTE_PREFIX, TAG_PREFIX } from './ref-names.js';
+import { DEFAULT_REFLOG_EXPIRE_MS, parseReflogName, splitExpired, type ReflogEntry } from './reflog.js';
 import type { GcOptions, Retention } from './gc-types.js';
 import type { Repo } from './repo.js';
 
 export interface RetainResult extends Retention {
   /** Parent links from a retained commit to a stored commit that is not retained: to be cut. */
   newCuts: { child: Hash; parent: Hash }[];
+  /** Reflog entries past the keep rules: removed before anything they name is deleted. */
+  expiredReflog: ReflogEntry[];
 }
 
 export async function retain(repo: Repo, options: GcOptions): Promise<RetainResult> {
-  const r: RetainResult = { kept: new Map(), roots: new Map(), heads: new Map(), newCuts: [] };
+  const r: RetainResult = { kept: new Map(), roots: new Map(), heads: new Map(), newCuts: [], expiredReflog: [] };
   const cuts = await HistoryCuts.load(repo.names);
   const commits = new Map<string, { hash: Hash; commit: Commit }>();
   const addRoot = (root: Hash, label: string): void => {
@@ -53,8 +56,13 @@ export async function retain(repo: Repo, options: GcOptions): Promise<RetainResu
   const branches: [string, Hash][] = [];
   const tags: Hash[] = [];
   const targets: Hash[] = [];
+  const reflog: ReflogEntry[] = [];
   for await (const [name, h] of repo.names.list('')) {
-    if (name.startsWith(BRANCH_PREFIX)) branches.push([name.slice(BRANCH_PREFIX.length), h]);
+    if (name.startsWith(REFLOG_PREFIX)) {
+      const e = parseReflogName(name, h);
+      if (e !== undefined) reflog.push(e);
+      else targets.push(h);
+    } else if (name.startsWith(BRANCH_PREFIX)) branches.push([name.slice(BRANCH_PREFIX.length), h]);
     // Remote-tracking branches keep their history as local ones do (a later fetch diffs against it).
     else if (name.startsWith(REMOTE_PREFIX)) branches.push([name.slice('refs/'.length), h]);
     else if (name.startsWith(TAG_PREFIX)) tags.push(h);
@@ -62,9 +70,24 @@ export async function retain(repo: Repo, options: GcOptions): Promise<RetainResu
     // The collector's state is not a root, and cuts name what was dropped.
     else if (!name.startsWith(GC_PREFIX) && !name.startsWith(CUT_PREFIX)) targets.push(h); // another feature's refs: keep what they name
   }
-  // A tag keeps its history as a branch does (by the same rules), with no head of its own.
-  const walks: [string | undefined, Hash][] = [...branches, ...tags.map((h): [undefined, Hash] => [undefined, h])];
-  for (const [branch, head] of walks) {
+  // The reflog expires by age (and by the history rules: --keep-last N keeps a branch's newest N
+  // moves, --keep-newer-than what is newer); what is left keeps its commits like a tag.
+  const expireMs = options.reflogExpireMs ?? DEFAULT_REFLOG_EXPIRE_MS;
+  if (!(expireMs >= 0)) throw new RepoError('EINVAL', `reflogExpireMs must be a number of milliseconds >= 0, not ${expireMs}`);
+  const expireNs = Number.isFinite(expireMs) ? repo.now() - BigInt(Math.round(expireMs)) * 1_000_000n : undefined;
+  const beforeNs = cutoff === undefined ? expireNs : expireNs === undefined || cutoff > expireNs ? cutoff : expireNs;
+  reflog.sort((a, b) => (a.timeNs < b.timeNs ? -1 : a.timeNs > b.timeNs ? 1 : 0));
+  const { left, expired } = splitExpired(reflog, { beforeNs, keepLast });
+  r.expiredReflog = expired;
+  // A tag keeps its history as a branch does (by the same rules), with no head of its own; so
+  // does a reflog entry, except that under keepLast it keeps its own commit only (the newest N
+  // moves, not N commits behind each).
+  const walks: [string | undefined, Hash, number | undefined][] = [
+    ...branches.map(([b, h]): [string, Hash, number | undefined] => [b, h, keepLast]),
+    ...tags.map((h): [undefined, Hash, number | undefined] => [undefined, h, keepLast]),
+    ...left.map((e): [undefined, Hash, number | undefined] => [undefined, e.commit, keepLast === undefined ? undefined : 1]),
+  ];
+  for (const [branch, head, depth] of walks) {
     options.signal?.throwIfAborted();
     const headBytes = await tryGet(repo.store, head);
     const headCommit = headBytes && tryDecodeCommit(headBytes);
@@ -83,8 +106,11 @@ export async function retain(repo: Repo, options: GcOptions): Promise<RetainResu
       for (let i = 1; i < queue.length; i++) if (queue[i]!.commit.timeNs > queue[best]!.commit.timeNs) best = i;
       const e = queue.splice(best, 1)[0]!;
       const keep =
-        n === 0 || keepAll || (keepLast !== undefined && n < keepLast) || (cutoff !== undefined && e.commit.timeNs >= cutoff);
+        n === 0 || keepAll || (depth !== undefined && n < depth) || (cutoff !== undefined && e.commit.timeNs >= cutoff);
       if (!keep) break;
+      // Without a per-walk count, whether a commit is kept depends on the commit alone: one an
+      // earlier walk kept had its history walked then (many reflog entries share one history).
+      if (n > 0 && depth === undefined && r.kept.has(bytesToHex(e.hash))) continue;
       addCommit(e.hash, e.commit, branch ?? '');
       for (const p of cuts.parents(e.hash, e.commit)) {
         const id = bytesToHex(p);

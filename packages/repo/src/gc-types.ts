@@ -11,6 +11,11 @@ export interface GcOptions {
   keepLast?: number | undefined;
   /** Keep the commits of each branch newer than this. With keepLast too, a commit either keeps is kept. */
   keepNewerThan?: Date | undefined;
+  /**
+   * Reflog entries older than this are removed, and stop keeping their commits (default 30 days;
+   * 0 removes them all, Infinity keeps them). keepLast and keepNewerThan prune the reflog too.
+   */
+  reflogExpireMs?: number | undefined;
   /** More roots (or commits) to keep, besides the 'refs/pins/' names and the guard's held roots. */
   pins?: readonly Hash[] | undefined;
   /** Spare blobs put through the guard less than this long before the collection began (default 60 s). */
@@ -55,6 +60,8 @@ export interface GcReport {
   blobsProtected: number;
   /** Parent links this collection cut (recorded under 'refs/shallow/' before anything was deleted). */
   linksCut: number;
+  /** Reflog entries this collection removed (expired, or past the keep rules). */
+  reflogExpired: number;
   /** Blobs examined as deletion candidates (full: every stored blob). */
   candidates: number;
   /** Distinct filesystem roots retained. */

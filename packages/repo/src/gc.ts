@@ -45,6 +45,7 @@ import { planIncremental } from './gc-incremental.js';
 import { EMPTY_ID, encodeState, metaEntries, readGcState } from './gc-meta.js';
 import { dropStaleCuts, recordCuts } from './history-cuts.js';
 import { GC_STATE_NAME, PIN_PREFIX } from './ref-names.js';
+import { removeEntries } from './reflog.js';
 import type { GcOptions, GcReport, Plan, Retention } from './gc-types.js';
 import type { Repo } from './repo.js';
 
@@ -125,6 +126,8 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
     const now = await retain(repo, held.length === 0 ? options : { ...options, pins: [...(options.pins ?? []), ...held] });
     // History is cut (durably) before anything it led to is deleted.
     if (!dryRun) await recordCuts(repo.names, now.newCuts);
+    // Expired reflog entries go before what they named can (the sweep below).
+    if (!dryRun) await removeEntries(repo.names, now.expiredReflog);
     options.onProgress?.({ phase: 'cut', done: now.newCuts.length, total: now.newCuts.length });
     const t1 = performance.now();
     let fallback: string | undefined;
@@ -163,6 +166,7 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
       blobsKept: plan.liveCount + 1, // and the state blob
       blobsProtected: swept.blobsProtected,
       linksCut: now.newCuts.length,
+      reflogExpired: now.expiredReflog.length,
       candidates: plan.candidates,
       rootsRetained: now.roots.size,
       commitsRetained: [...now.kept.values()].filter((k) => k.root !== undefined).length,

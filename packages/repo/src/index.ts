@@ -14,3 +14,5 @@ export { gc, pin, unpin, pins, readGcState, GcGuard, guardStore, GC_STATE_NAME, 
 export * from './sync/index.js';
 export { HistoryCuts, CUT_PREFIX, recordCuts, cutAtMissingParents } from './history-cuts.js';
 export { fsck, type FsckOptions, type FsckProblem, type FsckProgress, type FsckReport } from './fsck.js';
+export { LoggedNameStore, readReflog, expireReflog, parseReflogName, DEFAULT_REFLOG_EXPIRE_MS, type ReflogEntry, type ReflogKind } from './reflog.js';
+export { REFLOG_PREFIX } from './ref-names.js';

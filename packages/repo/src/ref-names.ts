@@ -10,3 +10,5 @@ export const GC_PREFIX = 'refs/gc/';
 export const GC_STATE_NAME = 'refs/gc/state';
 /** Parent links cut by garbage collection (history-cuts.ts): not roots, they name what was dropped. */
 export const CUT_PREFIX = 'refs/shallow/';
+/** Moves of branches (reflog.ts): each keeps its commit through gc until it expires. */
+export const REFLOG_PREFIX = 'refs/logs/';

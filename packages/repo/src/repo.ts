@@ -17,6 +17,7 @@ import { gc } from './gc.js';
 import type { GcOptions, GcReport } from './gc-types.js';
 import { BRANCH_PREFIX, CUT_PREFIX, REMOTE_PREFIX, TAG_PREFIX } from './ref-names.js';
 import { HistoryCuts } from './history-cuts.js';
+import { LoggedNameStore, readReflog, reflogAt, type ReflogEntry } from './reflog.js';
 import { mergeRefs, type MergeRefsOptions, type MergeRefsResult } from './merge-refs.js';
 
 export interface RepoOptions {
@@ -30,6 +31,11 @@ export interface RepoOptions {
   now?: (() => bigint) | undefined;
   /** Default author of commits. */
   author?: string | undefined;
+  /**
+   * Record every move of a branch in the reflog (default true). False where the names table
+   * belongs to another process that records them itself (a holder's socket).
+   */
+  reflog?: boolean | undefined;
 }
 
 export interface ResolvedRef {
@@ -93,11 +99,13 @@ export class Repo {
     // Writers go through a GcGuard so that garbage collection can run beside them.
     this.store = given instanceof GcGuard ? given : new GcGuard(given);
     const inner = this.store instanceof GcGuard ? this.store.inner : given;
-    if (options.names !== undefined) this.names = options.names;
-    else if (inner instanceof MemoryBlobStore) this.names = memoryNamesOf(inner);
-    else if (inner instanceof LevelBlobStore) this.names = new LevelNameStore(inner.db);
+    let names: NameStore;
+    if (options.names !== undefined) names = options.names;
+    else if (inner instanceof MemoryBlobStore) names = memoryNamesOf(inner);
+    else if (inner instanceof LevelBlobStore) names = new LevelNameStore(inner.db);
     else throw new RepoError('EINVAL', 'a names table is needed for a store that is not a LevelBlobStore');
     this.now = options.now ?? systemClock;
+    this.names = options.reflog === false || names instanceof LoggedNameStore ? names : new LoggedNameStore(names, this.now);
     this.author = options.author;
     this.fs = new Fs(this.store, { ...options.fs, now: this.now });
   }
@@ -258,6 +266,12 @@ export class Repo {
     await this.names.compareAndSwap(TAG_PREFIX + name, h, undefined);
   }
 
+  /** The reflog, oldest first: the moves of one branch, or of every branch (deleted ones too). */
+  async reflog(branch?: string): Promise<ReflogEntry[]> {
+    if (branch !== undefined) checkName(branch, 'branch');
+    return readReflog(this.names, branch);
+  }
+
   // Refs.
 
   /** The commit a ref names (ERR_NOT_A_COMMIT for a bare root hash). */
@@ -269,7 +283,9 @@ export class Repo {
 
   /**
    * Resolves `rev[~N...][:path]`, where rev is a 64-hex root or commit hash, a branch, a tag,
-   * a remote-tracking branch (`origin/main`), or `refs/heads/x` / `refs/tags/x`; `~N` steps N first parents back.
+   * a remote-tracking branch (`origin/main`), `refs/heads/x` / `refs/tags/x`, or `branch@{N}` (the
+   * commit the branch held N moves ago, from the reflog; it may since have been deleted); `~N`
+   * steps N first parents back.
    */
   async resolve(ref: string): Promise<ResolvedRef> {
     if (typeof ref !== 'string' || ref.length === 0) throw new RepoError('EINVAL', 'empty ref');
@@ -281,7 +297,13 @@ export class Repo {
     const steps = [...m[2]!.matchAll(/~(\d*)/g)].map((x) => (x[1] === '' ? 1 : Number(x[1])));
     let commit: Hash | undefined;
     let root: Hash | undefined;
-    if (HEX64.test(base)) {
+    const atMove = /^(.+)@\{(\d+)\}$/.exec(base);
+    if (atMove !== null) {
+      const branch = checkName(atMove[1]!, 'branch');
+      commit = await reflogAt(this.names, branch, Number(atMove[2]));
+      if (commit === undefined) throw new RepoError('ERR_UNKNOWN_REF', `${base}: the reflog of ${branch} has no entry that old (cafs reflog ${branch} lists it)`);
+      if ((await this.readCommitIfKept(commit)) === undefined) throw collectedError(base);
+    } else if (HEX64.test(base)) {
       const hash = parseHash(base);
       let bytes: Uint8Array;
       try {

@@ -103,7 +103,14 @@ describe('gc: what is kept and what is freed', () => {
     expect(r.rootsRetained).toBe(4);
     for (const root of [side, loose, other]) await readAll(inner, root);
     await repo.deleteBranch('topic');
-    const r2 = await gc(repo, { graceMs: 0, listDeleted: true });
+    // The reflog keeps the deleted branch's head until it expires...
+    const kept = await gc(repo, { graceMs: 0 });
+    expect(kept.reflogExpired).toBe(0);
+    await readAll(inner, side);
+    // ...and an expired reflog lets it go.
+    const r2 = await gc(repo, { graceMs: 0, listDeleted: true, reflogExpireMs: 0 });
+    expect(r2.reflogExpired).toBeGreaterThan(0);
+    expect(await repo.reflog()).toEqual([]);
     expect(r2.mode).toBe('incremental');
     await expect(readAll(inner, side)).rejects.toThrow();
     expect(r2.deleted!.length).toBe(r2.blobsDeleted);

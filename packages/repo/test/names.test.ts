@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LevelBlobStore, MemoryBlobStore, bytesToHex } from '@cafs/kv';
-import { LevelNameStore, MemoryNameStore, Repo, type NameStore } from '../src/index.js';
+import { LevelNameStore, LoggedNameStore, MemoryNameStore, Repo, type NameStore } from '../src/index.js';
 
 const h = (n: number): Uint8Array => new Uint8Array(32).fill(n);
 const hex = (x: Uint8Array | undefined): string | undefined => (x === undefined ? undefined : bytesToHex(x));
@@ -82,7 +82,7 @@ describe('the in-memory repository', () => {
     await a.init();
     const b = new Repo({ store });
     expect(hex(await b.head('main'))).toBe(hex(await a.head('main')));
-    expect(a.names).toBeInstanceOf(MemoryNameStore);
+    expect((a.names as LoggedNameStore).inner).toBeInstanceOf(MemoryNameStore);
     // Another store, other names.
     await expect(new Repo().head('main')).rejects.toMatchObject({ code: 'ERR_UNKNOWN_REF' });
   });
