@@ -57,4 +57,31 @@ describe('everyday use', () => {
     expect((await cafs(work, ...args)).code).toBe(0);
     expect((await cafs(work, 'log', '--oneline')).stdout).toMatch(/again/);
   });
+
+  it('lists recent heads with cafs reflog; a deleted branch survives gc and comes back as topic@{0}', async () => {
+    expect((await cafs(work, 'branch', 'topic')).code).toBe(0);
+    writeFileSync(join(work, 'site', 'b.txt'), 'b');
+    const imp = await cafs(work, 'import', 'site', '--branch', 'topic', '-m', 'topic work');
+    const head = /^topic ([0-9a-f]{12}):/.exec(imp.stdout)![1]!;
+    expect((await cafs(work, 'branch', '-d', 'topic')).stdout).toMatch(/cafs reflog/);
+    const gc = await cafs(work, 'gc');
+    expect(gc.code).toBe(0);
+    const log = await cafs(work, 'reflog');
+    const lines = log.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^${head} topic@\\{0\\} +\\S+ deleted: topic work$`));
+    expect(lines[1]).toMatch(new RegExp(`^${head} topic@\\{1\\} +\\S+ moved: topic work$`));
+    expect(lines.some((l) => / main@\{0\} /.test(l))).toBe(true);
+    const json = JSON.parse((await cafs(work, 'reflog', 'topic', '--json', '-n', '1')).stdout) as { ref: string; kind: string; commit: string }[];
+    expect(json).toEqual([expect.objectContaining({ ref: 'topic@{0}', kind: 'delete' })]);
+    expect(json[0]!.commit.startsWith(head)).toBe(true);
+    expect((await cafs(work, 'branch', 'topic', 'topic@{0}')).code).toBe(0);
+    expect((await cafs(work, 'cat', 'topic:/b.txt')).stdout).toBe('b');
+    // Expired by hand, a deleted branch's commits go.
+    expect((await cafs(work, 'branch', '-d', 'topic')).code).toBe(0);
+    const freed = await cafs(work, 'gc', '--reflog-expire', 'now');
+    expect(freed.stdout).toMatch(/reflog entries expired/);
+    expect((await cafs(work, 'cat', `${head}:/b.txt`)).code).toBe(1);
+    expect((await cafs(work, 'reflog', 'topic')).stdout).toMatch(/no moves of topic/);
+    expect((await cafs(work, 'gc', '--reflog-expire', 'soon')).stderr).toMatch(/--reflog-expire takes an age/);
+  });
 });

@@ -13,6 +13,7 @@ import { catCommand } from './commands/cat.js';
 import { statCommand } from './commands/stat.js';
 import { diffCommand } from './commands/diff.js';
 import { logCommand } from './commands/log.js';
+import { reflogCommand } from './commands/reflog.js';
 import { namesCommands } from './commands/names.js';
 import { mergeCommand } from './commands/merge.js';
 import { gcCommand } from './commands/gc.js';
@@ -45,6 +46,7 @@ function build(): Command {
   statCommand(program, ctx);
   diffCommand(program, ctx);
   logCommand(program, ctx);
+  reflogCommand(program, ctx);
   namesCommands(program, ctx);
   mergeCommand(program, ctx);
   gcCommand(program, ctx);

@@ -24,6 +24,15 @@ export function parseWhen(text: string, nowNs: bigint): Date {
   return d;
 }
 
+/** `--reflog-expire`: an age (30d), `now` (drop every entry) or `never`; in milliseconds. */
+export function parseExpire(text: string): number {
+  if (text === 'now') return 0;
+  if (text === 'never') return Infinity;
+  const age = AGE.exec(text);
+  if (age === null) throw new RepoError('EINVAL', `--reflog-expire takes an age (12h, 30d, 2w), now or never, not ${JSON.stringify(text)}`);
+  return Number(age[1]) * UNIT_MS[age[2]!]!;
+}
+
 const mib = (n: number): string => `${(n / (1 << 20)).toFixed(1)} MiB`;
 
 export function gcCommand(program: Command, ctx: Context): void {
@@ -35,16 +44,18 @@ export function gcCommand(program: Command, ctx: Context): void {
       .option('--full', 'a full mark and sweep (default incremental)')
       .option('--keep-last <n>', 'keep only the last N commits of each branch')
       .option('--keep-newer-than <when>', 'keep only commits newer than this: a date (2026-12-01, ISO 8601) or an age (90m, 12h, 7d, 2w)')
+      .option('--reflog-expire <age>', 'drop reflog entries older than this (default 30d; now, never); they keep old and deleted heads')
       .option('-v, --verbose', 'print each phase on stderr as it ends')
       .option('--dry-run', 'report what would be deleted')
       .option('--json', 'print the report as JSON')
-      .action(async (o: { full?: boolean; keepLast?: string; keepNewerThan?: string; verbose?: boolean; dryRun?: boolean; json?: boolean }) => {
+      .action(async (o: { full?: boolean; keepLast?: string; keepNewerThan?: string; reflogExpire?: string; verbose?: boolean; dryRun?: boolean; json?: boolean }) => {
         await withRepo(async (repo) => {
           const keepLast = o.keepLast === undefined ? undefined : Number(o.keepLast);
           if (keepLast !== undefined && !(Number.isSafeInteger(keepLast) && keepLast >= 1)) {
             throw new RepoError('EINVAL', `--keep-last takes a whole number of commits, at least 1 (got ${JSON.stringify(o.keepLast)})`);
           }
           const keepNewerThan = o.keepNewerThan === undefined ? undefined : parseWhen(o.keepNewerThan, repo.now());
+          const reflogExpireMs = o.reflogExpire === undefined ? undefined : parseExpire(o.reflogExpire);
           // The LevelDB directory, whose size is reported around the compaction (none on a --store).
           const dir = globals().store === undefined ? repoPath(globals().repo) : undefined;
           const before = dir === undefined ? undefined : await dirSize(dir);
@@ -55,6 +66,7 @@ export function gcCommand(program: Command, ctx: Context): void {
               mode: o.full ? 'full' : 'incremental',
               keepLast,
               keepNewerThan,
+              reflogExpireMs,
               dryRun: o.dryRun === true,
               graceMs: 0,
               onProgress: (p) => {
@@ -67,10 +79,10 @@ export function gcCommand(program: Command, ctx: Context): void {
           let disk: { before: number; after: number } | undefined;
           if (before !== undefined && !r.dryRun && r.blobsDeleted > 0 && (await compactStore(repo))) disk = { before, after: await dirSize(dir!) };
           if (o.json) return json(disk === undefined ? r : { ...r, diskBytesBefore: disk.before, diskBytesAfter: disk.after });
-          out(`${r.dryRun ? 'would delete' : 'deleted'} ${r.blobsDeleted} blobs (${r.bytesDeleted} bytes), kept ${r.blobsKept}${r.linksCut > 0 ? `, history cut at ${r.linksCut} link${r.linksCut === 1 ? '' : 's'}` : ''}; ${r.mode}${r.fallback ? ' (' + r.fallback + ')' : ''}, ${Math.round(r.durationMs)} ms`);
+          out(`${r.dryRun ? 'would delete' : 'deleted'} ${r.blobsDeleted} blobs (${r.bytesDeleted} bytes), kept ${r.blobsKept}${r.linksCut > 0 ? `, history cut at ${r.linksCut} link${r.linksCut === 1 ? '' : 's'}` : ''}${r.reflogExpired > 0 ? `, ${r.reflogExpired} reflog entr${r.reflogExpired === 1 ? 'y' : 'ies'} expired` : ''}; ${r.mode}${r.fallback ? ' (' + r.fallback + ')' : ''}, ${Math.round(r.durationMs)} ms`);
           if (disk !== undefined) out(`compacted ${dir}: ${mib(disk.before)} -> ${mib(disk.after)} on disk`);
         });
       }),
-    'cafs gc\ncafs gc --keep-last 10 --dry-run\ncafs gc --keep-newer-than 30d',
+    'cafs gc\ncafs gc --keep-last 10 --dry-run\ncafs gc --keep-newer-than 30d\ncafs gc --reflog-expire now   # also free deleted branches now',
   );
 }

@@ -44,7 +44,7 @@ export function namesCommands(program: Command, ctx: Context): void {
               }
               await spec.remove(repo, name);
               if (o.json) json({ deleted: name, commit: gone ? hex(gone.commit) : undefined });
-              else out(`deleted ${spec.kind} ${name}${gone ? ` (was ${hex(gone.commit).slice(0, 12)}; \`cafs ${spec.kind} ${name} ${hex(gone.commit)}\` restores it)` : ''}`);
+              else out(`deleted ${spec.kind} ${name}${gone ? ` (was ${hex(gone.commit).slice(0, 12)}; \`cafs ${spec.kind} ${name} ${hex(gone.commit)}\` restores it${spec.kind === 'branch' ? ', `cafs reflog` lists old heads' : ''})` : ''}`);
               return;
             }
             const c = await spec.create(repo, name, ref);
