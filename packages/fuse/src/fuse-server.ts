@@ -1,0 +1,57 @@
+// The fuse-native server of a mount: libfuse's option string and the one operation fuse-native
+// gets wrong (getxattr's buffer size).
+import { FuseNative, type FuseServer } from './native.js';
+import { LONG_TIMEOUT } from './mount-core.js';
+
+export interface FuseServerOptions {
+  readOnly: boolean;
+  /** Let the kernel cache entries, attributes and pages for a day. */
+  cache: boolean;
+  allowOther: boolean;
+  mkdir: boolean;
+  debug: boolean;
+  /** Extra libfuse options. */
+  fuseOptions: readonly string[];
+  /** Called once libfuse's loop has returned (the filesystem was unmounted, from here or outside). */
+  onLoopEnd: () => void;
+}
+
+type GetXattr = (path: string, name: string, position: number, cb: (err: number, value?: Buffer) => void) => void;
+
+export function createFuseServer(mountpoint: string, ops: { getxattr: GetXattr }, o: FuseServerOptions): FuseServer {
+  const extra = ['big_writes', 'fsname=cafs', 'subtype=cafs', 'default_permissions'];
+  if (o.readOnly) extra.push('ro');
+  if (o.allowOther) extra.push('allow_other');
+  if (o.cache) extra.push(`negative_timeout=${LONG_TIMEOUT}`);
+  // A read-only mount made to `checkout`: the page cache is per path, so a file opened before
+  // a checkout would read the new tree's pages; direct_io keeps every read ours.
+  else if (o.readOnly) extra.push('direct_io');
+  extra.push(...o.fuseOptions);
+  const Base = FuseNative as new (mnt: string, ops: object, opts: object) => object;
+  class CafsFuse extends Base {
+    _fuseOptions(): string {
+      const base: string = (FuseNative.prototype._fuseOptions as () => string).call(this);
+      return base ? `${base},${extra.join(',')}` : `-o${extra.join(',')}`;
+    }
+    // fuse-native's own getxattr ignores the caller's buffer size (no ERANGE).
+    _op_getxattr(signal: (n: number, b: unknown) => void, path: string, name: string, valueBuf: Buffer, position: number): void {
+      ops.getxattr(path, name, position, (err: number, value?: Buffer) => {
+        if (err) return signal(err, valueBuf.buffer);
+        if (!value) return signal(FuseNative.ENODATA, valueBuf.buffer);
+        if (valueBuf.length === 0) return signal(value.length, valueBuf.buffer);
+        if (value.length > valueBuf.length) return signal(FuseNative.ERANGE, valueBuf.buffer);
+        value.copy(valueBuf);
+        return signal(value.length, valueBuf.buffer);
+      });
+    }
+  }
+  return new CafsFuse(mountpoint, ops, {
+    timeout: false,
+    mkdir: o.mkdir,
+    debug: o.debug,
+    kernelCache: o.cache,
+    entryTimeout: o.cache ? LONG_TIMEOUT : undefined,
+    attrTimeout: o.cache ? LONG_TIMEOUT : undefined,
+    onLoopEnd: o.onLoopEnd,
+  }) as unknown as FuseServer;
+}
