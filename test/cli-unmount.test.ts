@@ -78,8 +78,13 @@ describe.skipIf(!canMount)('cafs mount ends when unmounted from outside', () => 
     const dir = join(work, 'rw');
     const m = await startMount(['mount', 'main', dir], dir);
     await inside(dir, `cp '${join(work, 'photo.bin')}' photo.bin && printf 'world\\n' >> hello.txt && mkdir -p docs && echo note > docs/n.txt && echo last > last.txt`);
-    // While it runs, the mount holds the repository.
-    await expect(cli('cat', 'main:/hello.txt')).rejects.toThrow(/in use by another cafs process/);
+    // While it runs, other commands reach the repository through the mount process; the
+    // mounted branch cannot be deleted, and gc waits for the mount to end.
+    expect((await cli('log', 'main', '--oneline')).stdout).toMatch(/import/);
+    await cli('branch', 'side', 'main');
+    expect((await cli('branch')).stdout).toMatch(/side/);
+    await expect(cli('branch', '-D', 'main')).rejects.toThrow(/branch main is in use by `cafs mount`/);
+    await expect(cli('gc')).rejects.toThrow(/stop the cafs process holding it/);
     await run('fusermount', ['-u', dir]);
     const e = await ended(m);
     expect(e).toMatchObject({ code: 0, signal: null });

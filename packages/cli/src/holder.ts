@@ -24,8 +24,10 @@ async function body(req: IncomingMessage): Promise<Uint8Array> {
 const text = new TextDecoder();
 
 export interface HoldOptions {
-  /** Branches this process uses (serves by name): deleting one through the holder is refused (EBUSY). */
+  /** Branches this process uses (serves by name, or mounts): deleting one through the holder is refused (EBUSY). */
   inUse?: readonly string[] | undefined;
+  /** What holds them, for the refusal: 'cafs serve' (default) or 'cafs mount'. */
+  holder?: string | undefined;
 }
 
 /** Serves `repo`'s store and names on `<repoDir>/cafs.sock` until the returned close(). */
@@ -68,7 +70,7 @@ export async function holdRepository(repo: Repo, repoDir: string, options: HoldO
       }
       case '/names/cas': {
         const { name, expect, next } = JSON.parse(text.decode(input)) as { name: string; expect: string | null; next: string | null };
-        if (next === null && inUse.has(name)) return reply(423, `branch ${name.slice(BRANCH_PREFIX.length)} is in use by \`cafs serve\` (pid ${process.pid}): stop it first`);
+        if (next === null && inUse.has(name)) return reply(423, `branch ${name.slice(BRANCH_PREFIX.length)} is in use by \`${options.holder ?? 'cafs serve'}\` (pid ${process.pid}): stop it first`);
         try {
           await repo.names.compareAndSwap(name, expect === null ? undefined : parseHash(expect), next === null ? undefined : parseHash(next));
         } catch (err) {

@@ -3,7 +3,8 @@ import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { Repo } from '@cafs/repo';
 import { CliError } from '../errors.js';
-import { openRepo } from '../repo-open.js';
+import { openRepo, repoPath } from '../repo-open.js';
+import { holdIfOwner } from '../holder.js';
 import { importDirectory } from '../import.js';
 import { mb, progressBar } from '../progress.js';
 import { isUrlRef, openUrlRef } from '../remote-ref.js';
@@ -63,12 +64,16 @@ export function mountCommand(program: Command, ctx: Context): void {
             ? await mount({ repo, branch: ref }, target, { allowOther: o.allowOther, commits, gc: keepLast === undefined ? undefined : { keepLast, everyRoots } })
             : await mount((await repo.resolve(ref)).root, target, { repo, allowOther: o.allowOther });
         const control = socket === undefined ? undefined : await serveControl(m, socket);
+        // Other cafs commands reach the repository through this process while it is mounted
+        // (log, cat, import, branch...); the mounted branch cannot be deleted meanwhile.
+        const holder = globals().memory || globals().store !== undefined ? undefined : await holdIfOwner(repo, repoPath(globals().repo), { inUse: rw ? [ref] : [], holder: 'cafs mount' });
         const mode = rw ? `read/write on branch ${ref}, ${o.commitEachChange ? 'a commit per change' : `committed after ${quietS} s without changes`}` : 'read-only';
         if (o.json) json({ mountpoint: target, root: hex(m.root), mode });
         else out(`mounted ${hex(m.root)} at ${target} (${mode}); Ctrl-C or \`fusermount -u ${target}\` to unmount`);
         // The mount serves requests on this process until it is unmounted (signals unmount it).
         await new Promise<void>((done) => m.events.once('unmounted', () => done()));
         control?.close();
+        await holder?.close();
         await repo.close();
       }),
     'cafs mount main /mnt/cafs\ncafs mount main /mnt/cafs --commit-every 30\ncafs mount v1.0 /mnt/release --ro\ncafs --memory mount main /mnt/ram --import ./site',
