@@ -2,6 +2,8 @@
 import { createWriteStream } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, readFile, readdir, readlink, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { bytesToHex, parseHash, type Hash } from '@cafs/kv';
@@ -11,6 +13,7 @@ import { CliError } from './errors.js';
 
 /** Seconds as utimes takes them, to the microsecond (a Date would lose the sub-millisecond part). */
 const secs = (ns: bigint): number => Number(ns / 1000n) / 1e6;
+const execFileAsync = promisify(execFile);
 const sub = (base: string, p: string): string => (p === '/' ? base : join(base, p));
 const child = (p: string, name: string): string => (p === '/' ? '/' + name : p + '/' + name);
 
@@ -36,8 +39,24 @@ interface TreeEntry {
   type: FileType;
 }
 
-/** Named pipes and sockets hold no data: export (like import) leaves them out. */
-const special = (type: FileType): boolean => type === 'fifo' || type === 'socket';
+/**
+ * Entries export leaves out: sockets (meaningless without their listener, import leaves them out
+ * too) and, unless run as root (mknod(2) needs it), device nodes.
+ */
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const special = (type: FileType): boolean => type === 'socket' || (!isRoot && (type === 'chardev' || type === 'blockdev'));
+
+/** makedev's inverse for glibc's dev_t, as `mknod` takes it. */
+const major = (dev: number): number => Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
+const minor = (dev: number): number => Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
+
+/** A named pipe or a device node, made by mknod(1) (Node has no mknod). */
+async function makeNode(dest: string, type: FileType, rdev: number): Promise<void> {
+  const args = type === 'fifo' ? [dest, 'p'] : [dest, type === 'chardev' ? 'c' : 'b', String(major(rdev)), String(minor(rdev))];
+  await execFileAsync('mknod', args).catch((err: { stderr?: string; message: string }) => {
+    throw new CliError(`cannot make ${type} ${dest}: ${(err.stderr ?? err.message).trim()}`);
+  });
+}
 
 /** Every path below `from` (pre-order, byte order). */
 async function* walkTree(repo: Repo, root: Hash, from: string): AsyncGenerator<TreeEntry> {
@@ -63,12 +82,16 @@ async function writeEntry(repo: Repo, root: Hash, path: string, dest: string): P
     await chmod(dest, st.mode & 0o7777);
   } else if (st.type === 'symlink') {
     await symlink(await repo.fs.readlink(root, path), dest);
-    await lutimes(dest, secs(st.mtimeNs), secs(st.mtimeNs)).catch(() => undefined);
+    await lutimes(dest, secs(st.atimeNs), secs(st.mtimeNs)).catch(() => undefined);
+  } else if (st.type !== 'file') {
+    await makeNode(dest, st.type, st.rdev);
+    await chmod(dest, st.mode & 0o7777);
+    await utimes(dest, secs(st.atimeNs), secs(st.mtimeNs));
   } else {
     if (st.size <= 1n << 20n) await writeFile(dest, await repo.fs.readFile(root, path), { mode: st.mode & 0o7777 });
     else await pipeline(Readable.from(repo.fs.stream(root, path)), createWriteStream(dest, { mode: st.mode & 0o7777 }));
     await chmod(dest, st.mode & 0o7777);
-    await utimes(dest, secs(st.mtimeNs), secs(st.mtimeNs));
+    await utimes(dest, secs(st.atimeNs), secs(st.mtimeNs));
   }
 }
 
@@ -76,13 +99,18 @@ async function setDirTimes(repo: Repo, root: Hash, dirs: [string, string][]): Pr
   for (let i = dirs.length - 1; i >= 0; i--) {
     const [path, dest] = dirs[i]!;
     const st = await repo.fs.lstat(root, path);
-    await utimes(dest, secs(st.mtimeNs), secs(st.mtimeNs));
+    await utimes(dest, secs(st.atimeNs), secs(st.mtimeNs));
   }
 }
 
 async function sameAsTree(repo: Repo, root: Hash, path: string, type: TreeEntry['type'], dest: string, have: import('node:fs').Stats): Promise<boolean> {
   if (type === 'directory') return have.isDirectory();
   if (type === 'symlink') return have.isSymbolicLink() && (await readlink(dest)) === (await repo.fs.readlink(root, path));
+  if (type === 'fifo') return have.isFIFO();
+  if (type === 'chardev' || type === 'blockdev') {
+    const same = type === 'chardev' ? have.isCharacterDevice() : have.isBlockDevice();
+    return same && have.rdev === (await repo.fs.lstat(root, path)).rdev;
+  }
   if (!have.isFile()) return false;
   const st = await repo.fs.lstat(root, path);
   if (BigInt(have.size) !== st.size) return false;
@@ -140,7 +168,7 @@ export async function exportPlain(repo: Repo, root: Hash, from: string, dir: str
     const dest = sub(dir, rel(e.path));
     if (e.type !== 'directory') {
       if (e.type === 'file') result.files++;
-      else result.symlinks++;
+      else if (e.type === 'symlink') result.symlinks++;
       if (!skip.has(e.path)) rest.push(e);
       else tick();
       continue;

@@ -28,12 +28,14 @@ interface Entry {
   abs: Buffer;
   /** Path in the filesystem, as bytes. */
   path: Uint8Array;
-  kind: 'file' | 'dir' | 'symlink' | 'fifo';
+  kind: 'file' | 'dir' | 'symlink' | 'fifo' | 'chardev' | 'blockdev';
   mode: number;
   uid: number;
   gid: number;
   mtimeNs: bigint;
   size: number;
+  /** Device nodes: the device number (glibc's dev_t). */
+  rdev: number;
 }
 
 const SLASH = Buffer.from('/');
@@ -43,9 +45,21 @@ async function walk(root: Buffer, exclude: Set<string>): Promise<Entry[]> {
   const out: Entry[] = [];
   const visit = async (abs: Buffer, path: Uint8Array): Promise<void> => {
     const st = await lstat(abs, { bigint: true });
-    const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : undefined;
-    if (kind === undefined) return; // sockets (meaningless without their listener), devices: not stored
-    out.push({ abs, path, kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, size: Number(st.size) });
+    const kind = st.isDirectory()
+      ? 'dir'
+      : st.isFile()
+        ? 'file'
+        : st.isSymbolicLink()
+          ? 'symlink'
+          : st.isFIFO()
+            ? 'fifo'
+            : st.isCharacterDevice()
+              ? 'chardev'
+              : st.isBlockDevice()
+                ? 'blockdev'
+                : undefined;
+    if (kind === undefined) return; // sockets: meaningless without their listener
+    out.push({ abs, path, kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, size: Number(st.size), rdev: Number(st.rdev) });
     if (kind === 'dir') {
       const names = (await readdir(abs, { encoding: 'buffer' })).sort(Buffer.compare);
       for (const name of names) {
@@ -115,8 +129,8 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
       await batch.writeFile(e.path, data, { mode: e.mode, mtime: t });
       result.files++;
       result.bytes += e.size;
-    } else if (e.kind === 'fifo') {
-      await batch.mknod(e.path, 'fifo', e.mode);
+    } else if (e.kind === 'fifo' || e.kind === 'chardev' || e.kind === 'blockdev') {
+      await batch.mknod(e.path, e.kind, e.mode, e.kind === 'fifo' ? 0 : e.rdev);
       await batch.lutimes(e.path, t, t);
     } else {
       await batch.symlink(await readlink(e.abs, { encoding: 'buffer' }), e.path);

@@ -20,8 +20,11 @@ function asText(bytes: Uint8Array): string | undefined {
   }
 }
 
+/** The S_IFMT bits (octal, two digits) of each type, as a mode in a patch header shows them. */
+const GIT_TYPE: Record<Info['type'], string> = { directory: '04', symlink: '12', file: '10', fifo: '01', socket: '14', chardev: '02', blockdev: '06' };
+
 function gitMode(info: Info): string {
-  const kind = info.type === 'directory' ? '04' : info.type === 'symlink' ? '12' : info.type === 'file' ? '10' : info.type === 'fifo' ? '01' : '14';
+  const kind = GIT_TYPE[info.type];
   return kind + (info.mode & 0o7777).toString(8).padStart(4, '0');
 }
 

@@ -5,7 +5,7 @@ import { FileReader } from './data/file-reader.js';
 import { streamRange } from './data/file-stream.js';
 import { rewrite, readRange, writeNew, extentsFrom, extentBytes, type BlobCache } from './data/file-data.js';
 import { FsError } from './errors.js';
-import { MAX_TIME_NS, MIN_TIME_NS, decodeInfo, encodeInfo, infoType, sortXattrs, type FileType, type Info } from './info.js';
+import { MAX_TIME_NS, MIN_TIME_NS, SPECIAL_TYPES, decodeInfo, encodeInfo, infoType, sortXattrs, type FileType, type Info, type SpecialType } from './info.js';
 import { childKey, extentRange, infoKey, prefixEnd, ROOT_KEY } from './keys.js';
 import { valueAt, type KvReader } from './kv-view.js';
 import { Txn } from './kv-view.js';
@@ -590,17 +590,22 @@ export class Batch extends FsReader {
   }
 
   /**
-   * Creates a named pipe or a socket node (as mknod(2) / mkfifo(3)): an entry with a type and
-   * metadata and no data; what flows through it is the kernel's business, not the tree's.
+   * Creates a named pipe, a socket node or a device node (as mknod(2) / mkfifo(3)): an entry
+   * with a type, metadata and (devices) a device number, and no data; what flows through it is
+   * the kernel's business, not the tree's. `rdev` is makedev(major, minor), for devices only.
    */
-  mknod(path: PathLike, type: 'fifo' | 'socket', mode = 0o644): Promise<void> {
+  mknod(path: PathLike, type: SpecialType, mode = 0o644, rdev = 0): Promise<void> {
     return this.serial(async () => {
-      if (type !== 'fifo' && type !== 'socket') throw new FsError('EINVAL', 'mknod', showPath(path), `cannot make a ${String(type)}`);
+      if (!SPECIAL_TYPES.includes(type)) throw new FsError('EINVAL', 'mknod', showPath(path), `cannot make a ${String(type)}`);
+      const device = type === 'chardev' || type === 'blockdev';
+      if (!Number.isSafeInteger(rdev) || rdev < 0 || (!device && rdev !== 0)) {
+        throw new FsError('EINVAL', 'mknod', showPath(path), device ? `invalid device number ${String(rdev)}` : `a ${type} has no device number`);
+      }
       const m = checkMode(mode, 'mknod', path);
       const r = await resolve(this.txn, path, 'mknod', false);
       if (r.info !== undefined) throw new FsError('EEXIST', 'mknod', showPath(path));
       await this.newEntryParent(r, 'mknod', path);
-      this.put(r.key, this.newInfo(type, m));
+      this.put(r.key, device ? { ...this.newInfo(type, m), rdev } : this.newInfo(type, m));
       await this.touchDir(r.parentKey);
     });
   }
@@ -630,15 +635,26 @@ export class Batch extends FsReader {
     return this.changeInfo(path, 'lchown', false, (info) => ({ ...info, uid: uid === -1 ? info.uid : uid, gid: gid === -1 ? info.gid : gid }));
   }
 
-  /** Sets the modification time (access times are not stored: reads never change a root). */
-  async utimes(path: PathLike, _atime: Time, mtime: Time): Promise<void> {
-    const m = checkedNs(mtime, 'utime', path);
-    return this.changeInfo(path, 'utime', true, (info) => ({ ...info, mtimeNs: m }));
+  /**
+   * Sets the access and modification times; `undefined` leaves one as it is (UTIME_OMIT). The
+   * access time is stored only when set here (reads never change a root; see docs/format.md).
+   */
+  async utimes(path: PathLike, atime: Time | undefined, mtime: Time | undefined): Promise<void> {
+    return this.setTimes(path, 'utime', true, atime, mtime);
   }
 
-  async lutimes(path: PathLike, _atime: Time, mtime: Time): Promise<void> {
-    const m = checkedNs(mtime, 'lutime', path);
-    return this.changeInfo(path, 'lutime', false, (info) => ({ ...info, mtimeNs: m }));
+  async lutimes(path: PathLike, atime: Time | undefined, mtime: Time | undefined): Promise<void> {
+    return this.setTimes(path, 'lutime', false, atime, mtime);
+  }
+
+  private setTimes(path: PathLike, syscall: string, follow: boolean, atime: Time | undefined, mtime: Time | undefined): Promise<void> {
+    const a = atime === undefined ? undefined : checkedNs(atime, syscall, path);
+    const m = mtime === undefined ? undefined : checkedNs(mtime, syscall, path);
+    return this.changeInfo(path, syscall, follow, (info) => {
+      // The access time as it reads now, kept when only the modification time moves.
+      const atimeNs = a ?? info.atimeNs ?? info.mtimeNs;
+      return { ...info, mtimeNs: m ?? info.mtimeNs, atimeNs };
+    });
   }
 
   /** flags: 'create' fails with EEXIST if set, 'replace' with ENODATA if not. */

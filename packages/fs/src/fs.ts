@@ -2,7 +2,7 @@ import { Tree, type BlobStore, type Hash, type TreeOptions } from '@cafs/kv';
 import { BlobLru } from './blob-cache.js';
 import { Batch, FsReader, checkedNs, type Data, type DirEntry, type FsContext, type Time, type WriteFileOptions } from './batch.js';
 import { diffPage, diffRoots, type DiffPage, type DiffPageOptions, type FsChange, type FsDiffOptions } from './diff.js';
-import { encodeInfo, type Info } from './info.js';
+import { encodeInfo, type Info, type SpecialType } from './info.js';
 import { ROOT_KEY } from './keys.js';
 import { TreeReader } from './kv-view.js';
 import type { PathLike } from './path.js';
@@ -168,8 +168,8 @@ export class Fs {
   symlink(root: Hash, target: PathLike, path: PathLike): Promise<Hash> {
     return this.change(root, (b) => b.symlink(target, path));
   }
-  mknod(root: Hash, path: PathLike, type: 'fifo' | 'socket', mode?: number): Promise<Hash> {
-    return this.change(root, (b) => b.mknod(path, type, mode));
+  mknod(root: Hash, path: PathLike, type: SpecialType, mode?: number, rdev?: number): Promise<Hash> {
+    return this.change(root, (b) => b.mknod(path, type, mode, rdev));
   }
   chmod(root: Hash, path: PathLike, mode: number): Promise<Hash> {
     return this.change(root, (b) => b.chmod(path, mode));
@@ -180,10 +180,10 @@ export class Fs {
   lchown(root: Hash, path: PathLike, uid: number, gid: number): Promise<Hash> {
     return this.change(root, (b) => b.lchown(path, uid, gid));
   }
-  utimes(root: Hash, path: PathLike, atime: Time, mtime: Time): Promise<Hash> {
+  utimes(root: Hash, path: PathLike, atime: Time | undefined, mtime: Time | undefined): Promise<Hash> {
     return this.change(root, (b) => b.utimes(path, atime, mtime));
   }
-  lutimes(root: Hash, path: PathLike, atime: Time, mtime: Time): Promise<Hash> {
+  lutimes(root: Hash, path: PathLike, atime: Time | undefined, mtime: Time | undefined): Promise<Hash> {
     return this.change(root, (b) => b.lutimes(path, atime, mtime));
   }
   setxattr(root: Hash, path: PathLike, name: string | Uint8Array, value: Uint8Array, options?: { flags?: 'create' | 'replace' }): Promise<Hash> {

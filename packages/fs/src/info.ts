@@ -2,10 +2,17 @@
 import { decode } from 'cbor-x';
 import { cborHeadLength, compareBytes, writeCborHead } from '@cafs/kv';
 
-export type FileType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket';
+export type FileType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'chardev' | 'blockdev';
 
-const TYPE_CODES: Record<FileType, number> = { directory: 0, file: 1, symlink: 2, fifo: 3, socket: 4 };
-const TYPES: FileType[] = ['directory', 'file', 'symlink', 'fifo', 'socket'];
+const TYPE_CODES: Record<FileType, number> = { directory: 0, file: 1, symlink: 2, fifo: 3, socket: 4, chardev: 5, blockdev: 6 };
+const TYPES: FileType[] = ['directory', 'file', 'symlink', 'fifo', 'socket', 'chardev', 'blockdev'];
+
+/** The entries mknod makes: no data, what flows through them is the kernel's business. */
+export type SpecialType = 'fifo' | 'socket' | 'chardev' | 'blockdev';
+export const SPECIAL_TYPES: readonly FileType[] = ['fifo', 'socket', 'chardev', 'blockdev'];
+
+/** Device nodes: the types that carry a device number. */
+export const isDevice = (t: FileType): boolean => t === 'chardev' || t === 'blockdev';
 
 /** An extended attribute: name and value, both raw bytes. */
 export interface Xattr {
@@ -29,6 +36,13 @@ export interface Info {
   target: Uint8Array | undefined;
   /** Extended attributes, sorted by name. */
   xattrs: Xattr[];
+  /**
+   * Access time, when set explicitly (utimensat, touch -a, tar x); undefined reads as mtimeNs.
+   * Reads never set it. One equal to mtimeNs is not stored.
+   */
+  atimeNs?: bigint | undefined;
+  /** Device nodes: the device number, as Linux's dev_t (makedev(major, minor)); 0 for others. */
+  rdev?: number | undefined;
 }
 
 /** Times are signed 64-bit nanoseconds (1677 to 2262), as Linux keeps them. */
@@ -38,9 +52,15 @@ export const MAX_TIME_NS = 2n ** 63n - 1n;
 const U32 = 2n ** 32n;
 const big = (x: unknown): bigint => (typeof x === 'bigint' ? x : BigInt(x as number));
 
+/** The explicit access time as stored: none when it equals the modification time. */
+const storedAtime = (info: Info): bigint | undefined =>
+  info.atimeNs === undefined || info.atimeNs === info.mtimeNs ? undefined : info.atimeNs;
+
 /**
  * CBOR array: [type, mode, uid, gid, mtimeNs, ctimeNs, size, allocated, target|null,
- * [[name, value], ...]] with type 0 directory, 1 file, 2 symlink, 3 fifo, 4 socket. Written by
+ * [[name, value], ...]] with type 0 directory, 1 file, 2 symlink, 3 fifo, 4 socket, 5 character
+ * device, 6 block device; then atimeNs when one is stored (11 elements), and for a device
+ * atimeNs|null and rdev (12 elements): a record without either is what it always was. Written by
  * hand: CBOR integers in shortest form, byte for byte what cbor-x writes given numbers inside
  * [-2^32, 2^32) and bigints beyond (it writes larger numbers as float64s, any bigint in 8 bytes;
  * a test compares the two). Every stat and every change of a mount encodes or decodes one.
@@ -52,9 +72,14 @@ export function encodeInfo(info: Info): Uint8Array {
   size += target === undefined ? 1 : cborHeadLength(target.length) + target.length;
   size += cborHeadLength(info.xattrs.length);
   for (const x of info.xattrs) size += 1 + cborHeadLength(x.name.length) + x.name.length + cborHeadLength(x.value.length) + x.value.length;
+  const atime = storedAtime(info);
+  const device = isDevice(info.type);
+  const rdev = device ? (info.rdev ?? 0) : 0;
+  if (device) size += (atime === undefined ? 1 : bigIntBytes(atime)) + intBytes53(rdev);
+  else if (atime !== undefined) size += bigIntBytes(atime);
   const out = new Uint8Array(size);
   let pos = 0;
-  out[pos++] = 0x8a;
+  out[pos++] = device ? 0x8c : atime !== undefined ? 0x8b : 0x8a;
   pos = writeCborHead(out, pos, 0, TYPE_CODES[info.type]);
   pos = writeCborHead(out, pos, 0, info.mode);
   pos = writeCborHead(out, pos, 0, info.uid);
@@ -71,7 +96,16 @@ export function encodeInfo(info: Info): Uint8Array {
     pos = writeBytes(out, pos, x.name);
     pos = writeBytes(out, pos, x.value);
   }
+  if (atime !== undefined) pos = writeBigInt(out, pos, atime);
+  else if (device) out[pos++] = 0xf6;
+  if (device) pos = writeBigInt(out, pos, BigInt(rdev));
   return out;
+}
+
+/** Bytes of a device number (a safe unsigned integer: dev_t is 64 bits, its numbers are small). */
+function intBytes53(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`device number ${n} is not a safe unsigned integer`);
+  return bigIntBytes(BigInt(n));
 }
 
 /** Bytes of an unsigned integer below 2^32 (numbers here always are: mode, ids, type). */
@@ -164,7 +198,8 @@ function decodeCanonical(bytes: Uint8Array): Info | undefined {
     pos += n;
     return out;
   };
-  if (bytes[pos++] !== 0x8a) return undefined;
+  const length = bytes[pos++];
+  if (length !== 0x8a && length !== 0x8b && length !== 0x8c) return undefined;
   const type = TYPES[head(0)];
   const mode = head(0);
   const uid = head(0);
@@ -185,16 +220,27 @@ function decodeCanonical(bytes: Uint8Array): Info | undefined {
     const value = byteString();
     xattrs.push({ name, value });
   }
-  if (!ok || pos !== bytes.length) return undefined;
-  return { type, mode, uid, gid, mtimeNs, ctimeNs, size, allocated, target, xattrs };
+  const info: Info = { type, mode, uid, gid, mtimeNs, ctimeNs, size, allocated, target, xattrs };
+  if (length >= 0x8b) {
+    if (length === 0x8c && bytes[pos] === 0xf6) pos++;
+    else info.atimeNs = bigint();
+  }
+  if (length === 0x8c) {
+    const rdev = bigint();
+    if (rdev < 0n || rdev > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+    info.rdev = Number(rdev);
+  }
+  // Devices, and only they, have 12 elements (the generic decoder reports the mismatch).
+  if (!ok || pos !== bytes.length || (length === 0x8c) !== isDevice(type)) return undefined;
+  return info;
 }
 
 const EMPTY = new Uint8Array(0);
 
 /** The type of an info record, without decoding the rest (directory checks on every lookup). */
 export function infoType(bytes: Uint8Array): FileType {
-  // [type, ...] with type below 24: 0x8a, then the type in one byte.
-  if (bytes.length > 1 && bytes[0] === 0x8a && bytes[1]! < TYPES.length) return TYPES[bytes[1]!]!;
+  // [type, ...] with type below 24: the array head (10 to 12 elements), then the type in one byte.
+  if (bytes.length > 1 && bytes[0]! >= 0x8a && bytes[0]! <= 0x8c && bytes[1]! < TYPES.length) return TYPES[bytes[1]!]!;
   return decodeInfo(bytes).type;
 }
 
@@ -205,11 +251,14 @@ function decodeGeneric(bytes: Uint8Array): Info {
   } catch (err) {
     throw new CorruptInfoError('an info record is not valid CBOR', { cause: err });
   }
-  if (!Array.isArray(v) || v.length !== 10) throw new CorruptInfoError('an info record has the wrong shape');
-  const [type, mode, uid, gid, mtime, ctime, size, allocated, target, xattrs] = v as unknown[];
+  if (!Array.isArray(v) || v.length < 10 || v.length > 12) throw new CorruptInfoError('an info record has the wrong shape');
+  const [type, mode, uid, gid, mtime, ctime, size, allocated, target, xattrs, atime, rdev] = v as unknown[];
   const t = TYPES[type as number];
   if (t === undefined) throw new CorruptInfoError(`unknown file type ${String(type)}`);
+  if ((v.length === 12) !== isDevice(t)) throw new CorruptInfoError(`a ${t} record has ${v.length} fields`);
   return {
+    ...(atime === undefined || atime === null ? {} : { atimeNs: big(atime) }),
+    ...(rdev === undefined ? {} : { rdev: Number(rdev) }),
     type: t,
     mode: mode as number,
     uid: uid as number,

@@ -1,6 +1,14 @@
 import type { FileType, Info } from './info.js';
 
-const S_IFMT: Record<FileType, number> = { file: 0o100000, directory: 0o040000, symlink: 0o120000, fifo: 0o010000, socket: 0o140000 };
+const S_IFMT: Record<FileType, number> = {
+  file: 0o100000,
+  directory: 0o040000,
+  symlink: 0o120000,
+  fifo: 0o010000,
+  socket: 0o140000,
+  chardev: 0o020000,
+  blockdev: 0o060000,
+};
 
 /** The type tests of node:fs's Stats and Dirent, from a `type` (shared by every stats-like class). */
 export abstract class FileTypeTests {
@@ -21,10 +29,10 @@ export abstract class FileTypeTests {
     return this.type === 'socket';
   }
   isBlockDevice(): boolean {
-    return false;
+    return this.type === 'blockdev';
   }
   isCharacterDevice(): boolean {
-    return false;
+    return this.type === 'chardev';
   }
 }
 
@@ -42,6 +50,10 @@ export class Stats extends FileTypeTests {
   readonly nlink: number;
   readonly mtimeNs: bigint;
   readonly ctimeNs: bigint;
+  /** The access time set explicitly, else the modification time (reads never change it). */
+  readonly atimeNs: bigint;
+  /** Device number of a device node (makedev(major, minor)); 0 for others. */
+  readonly rdev: number;
 
   constructor(info: Info) {
     super();
@@ -54,6 +66,8 @@ export class Stats extends FileTypeTests {
     this.nlink = info.type === 'directory' ? 2 : 1;
     this.mtimeNs = info.mtimeNs;
     this.ctimeNs = info.ctimeNs;
+    this.atimeNs = info.atimeNs ?? info.mtimeNs;
+    this.rdev = info.rdev ?? 0;
   }
 
   get mtimeMs(): number {
@@ -61,6 +75,12 @@ export class Stats extends FileTypeTests {
   }
   get ctimeMs(): number {
     return Number(this.ctimeNs / 1000n) / 1000;
+  }
+  get atimeMs(): number {
+    return Number(this.atimeNs / 1000n) / 1000;
+  }
+  get atime(): Date {
+    return new Date(this.atimeMs);
   }
   get mtime(): Date {
     return new Date(this.mtimeMs);

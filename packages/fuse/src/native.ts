@@ -39,10 +39,10 @@ export interface Timespec {
 }
 
 /**
- * The modification time utimens asks for, in nanoseconds; undefined for UTIME_OMIT. An unpatched
- * fuse-native passes milliseconds (and the access time in both arguments).
+ * A time utimens asks for (access or modification), in nanoseconds; undefined for UTIME_OMIT.
+ * An unpatched fuse-native passes milliseconds.
  */
-export function mtimeNs(t: Timespec | number): bigint | undefined {
+export function timeNs(t: Timespec | number): bigint | undefined {
   if (typeof t === 'number') return t < 1e7 ? BigInt(Date.now()) * 1_000_000n : BigInt(Math.round(t)) * 1_000_000n;
   if (t.nsec === FuseNative.UTIME_OMIT) return undefined;
   if (t.nsec === FuseNative.UTIME_NOW) return BigInt(Date.now()) * 1_000_000n;

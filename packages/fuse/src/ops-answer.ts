@@ -40,12 +40,14 @@ export function fuseStat(st: Stats): object {
     blocks: Number(st.blocks),
     blksize: 4096,
     nlink: st.nlink,
+    rdev: st.rdev,
     mtime,
-    atime: mtime,
+    atime: st.atimeMs,
     ctime: st.ctimeMs,
-    // Nanosecond times (read by the patched fuse-native; cafs keeps no access time).
+    // Nanosecond times (read by the patched fuse-native). The access time is the one set
+    // explicitly, else the modification time: reads do not change it (see docs/format.md).
     mtimeNs: st.mtimeNs,
-    atimeNs: st.mtimeNs,
+    atimeNs: st.atimeNs,
     ctimeNs: st.ctimeNs,
   };
 }

@@ -1,7 +1,7 @@
 // Metadata: mode, owner, times and extended attributes (and the mount's own user.cafs.* names).
 import { bytesToHex } from '@cafs/kv';
 import { COMMIT_XATTR, ROOT_XATTR, XATTR_CREATE, XATTR_REPLACE, type MountCore } from './mount-core.js';
-import { FuseNative, mtimeNs, toErrno, type Timespec } from './native.js';
+import { FuseNative, timeNs, toErrno, type Timespec } from './native.js';
 import { cb0, cbStat } from './ops-answer.js';
 
 export function attrOps(m: MountCore) {
@@ -17,11 +17,12 @@ export function attrOps(m: MountCore) {
       cbStat(m, cb, m.fileChange(path, 'chown', (b, p) => b.lchown(p, u, g)));
     },
 
-    utimens: (path: string, _atime: Timespec | number, mtime: Timespec | number, cb: (err: number, st?: object) => void) => {
-      // cafs's fs keeps no access time: only the modification time is stored.
-      const ns = mtimeNs(mtime);
-      if (ns === undefined) return cb(0);
-      cbStat(m, cb, m.fileChange(path, 'utimens', (b, p) => b.lutimes(p, ns, ns)));
+    utimens: (path: string, atime: Timespec | number, mtime: Timespec | number, cb: (err: number, st?: object) => void) => {
+      // Either time may be UTIME_OMIT (undefined: left as it is) or UTIME_NOW.
+      const a = timeNs(atime);
+      const mt = timeNs(mtime);
+      if (a === undefined && mt === undefined) return cb(0);
+      cbStat(m, cb, m.fileChange(path, 'utimens', (b, p) => b.lutimes(p, a, mt)));
     },
 
     setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, cb: (err: number) => void) => {

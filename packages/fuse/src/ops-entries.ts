@@ -4,6 +4,15 @@ import { HIDDEN_PREFIX, type MountCore } from './mount-core.js';
 import { FuseNative } from './native.js';
 import { cb0, cbCreated } from './ops-answer.js';
 
+/** mknod's S_IFMT bits and what each makes. */
+const MKNOD_TYPES = new Map<number, 'file' | 'fifo' | 'socket' | 'chardev' | 'blockdev'>([
+  [0o100000, 'file'],
+  [0o010000, 'fifo'],
+  [0o140000, 'socket'],
+  [0o020000, 'chardev'],
+  [0o060000, 'blockdev'],
+]);
+
 export function entryOps(m: MountCore) {
   const fs = m.fs;
   return {
@@ -55,26 +64,29 @@ export function entryOps(m: MountCore) {
       cbCreated(m, cb, m.changeBehindIn(`mkdir ${path}`, path, m.createAs(path, owner, (b) => b.mkdir(path, { mode: mode & 0o7777 })), true));
     },
 
-    mknod: (path: string, mode: number, _dev: number, cb: (err: number, st?: object, parent?: object) => void) => {
+    mknod: (path: string, mode: number, dev: number, cb: (err: number, st?: object, parent?: object) => void) => {
       const kind = mode & 0o170000;
-      // Named pipes and sockets are entries the kernel gives life to; regular files are empty
-      // files. Device nodes are refused: cafs stores no device numbers.
-      const type = kind === 0o010000 ? 'fifo' : kind === 0o140000 ? 'socket' : kind === 0o100000 || kind === 0 ? 'file' : undefined;
-      if (type === undefined) return cb(FuseNative.EPERM);
+      // Named pipes, sockets and device nodes are entries the kernel gives life to (a device
+      // is opened only where the mount allows it: nodev by default); regular files are empty files.
+      const type = MKNOD_TYPES.get(kind === 0 ? 0o100000 : kind);
+      if (type === undefined) return cb(FuseNative.EINVAL);
       const owner = m.caller();
       const perm = mode & 0o7777;
+      const rdev = type === 'chardev' || type === 'blockdev' ? dev : 0;
       cbCreated(
         m,
         cb,
-        m.changeBehindIn(
-          `mknod ${path}`,
-          path,
-          m.createAs(path, owner, (b) => (type === 'file' ? b.writeFile(path, new Uint8Array(0), { mode: perm, flag: 'wx' }) : b.mknod(path, type, perm))),
-          true,
-        ).then((r) => {
-          m.emit('created', { path });
-          return r;
-        }),
+        m
+          .changeBehindIn(
+            `mknod ${path}`,
+            path,
+            m.createAs(path, owner, (b) => (type === 'file' ? b.writeFile(path, new Uint8Array(0), { mode: perm, flag: 'wx' }) : b.mknod(path, type, perm, rdev))),
+            true,
+          )
+          .then((r) => {
+            m.emit('created', { path });
+            return r;
+          }),
       );
     },
 
