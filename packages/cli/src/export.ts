@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { bytesToHex, parseHash, type Hash } from '@cafs/kv';
-import type { FileType } from '@cafs/fs';
+import { devMajor, devMinor, type FileType } from '@cafs/fs';
 import type { Repo } from '@cafs/repo';
 import { CliError } from './errors.js';
 
@@ -46,13 +46,10 @@ interface TreeEntry {
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const special = (type: FileType): boolean => type === 'socket' || (!isRoot && (type === 'chardev' || type === 'blockdev'));
 
-/** makedev's inverse for glibc's dev_t, as `mknod` takes it. */
-const major = (dev: number): number => Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
-const minor = (dev: number): number => Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
 
 /** A named pipe or a device node, made by mknod(1) (Node has no mknod). */
 async function makeNode(dest: string, type: FileType, rdev: number): Promise<void> {
-  const args = type === 'fifo' ? [dest, 'p'] : [dest, type === 'chardev' ? 'c' : 'b', String(major(rdev)), String(minor(rdev))];
+  const args = type === 'fifo' ? [dest, 'p'] : [dest, type === 'chardev' ? 'c' : 'b', String(devMajor(rdev)), String(devMinor(rdev))];
   await execFileAsync('mknod', args).catch((err: { stderr?: string; message: string }) => {
     throw new CliError(`cannot make ${type} ${dest}: ${(err.stderr ?? err.message).trim()}`);
   });

@@ -2,7 +2,7 @@
 // files as one "Binary files ... differ" line, and mode, type and rename headers as git writes them.
 import { structuredPatch } from 'diff';
 import type { Hash } from '@cafs/kv';
-import type { FsChange, Info } from '@cafs/fs';
+import { devMajor, devMinor, isDevice, type FsChange, type Info } from '@cafs/fs';
 import type { Repo } from '@cafs/repo';
 
 /** Files larger than this are not diffed by line (as git's big-file threshold). */
@@ -46,6 +46,10 @@ export async function patchFor(repo: Repo, rootA: Hash, rootB: Hash, c: FsChange
   if (left === undefined && right !== undefined) lines.push(`new ${right.type === 'file' ? 'file' : right.type} mode ${gitMode(right)}`);
   else if (right === undefined && left !== undefined) lines.push(`deleted ${left.type === 'file' ? 'file' : left.type} mode ${gitMode(left)}`);
   else if (left !== undefined && right !== undefined && gitMode(left) !== gitMode(right)) lines.push(`old mode ${gitMode(left)}`, `new mode ${gitMode(right)}`);
+  if (left !== undefined && right !== undefined && isDevice(left.type) && isDevice(right.type) && (left.rdev ?? 0) !== (right.rdev ?? 0)) {
+    const dev = (i: Info): string => `${devMajor(i.rdev ?? 0)}:${devMinor(i.rdev ?? 0)}`;
+    lines.push(`old device ${dev(left)}`, `new device ${dev(right)}`);
+  }
   if (c.op === 'rename') lines.push('similarity index 100%', `rename from ${from}`, `rename to ${c.path}`);
   const type = (right ?? left)!.type;
   if (type === 'directory' || (left !== undefined && right !== undefined && left.type !== right.type)) {

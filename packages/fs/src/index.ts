@@ -1,7 +1,7 @@
 export { Fs, type FsOptions, type MkfsOptions } from './fs.js';
 export { Batch, FsReader, MAX_FILE_SIZE, XATTR_NAME_MAX, XATTR_VALUE_MAX, toNs, type Data, type DirEntry, type Time, type WriteFileOptions } from './batch.js';
 export { FsError, type FsErrorCode } from './errors.js';
-export { Stats, FileTypeTests } from './stats.js';
+export { Stats, FileTypeTests, makedev, devMajor, devMinor } from './stats.js';
 export { PATH_MAX, NAME_MAX, type PathLike } from './path.js';
 export { encodeInfo, decodeInfo, isDevice, SPECIAL_TYPES, type Info, type FileType, type SpecialType, type Xattr } from './info.js';
 export { encodeExtent, decodeExtent, INLINE_MAX, type Extent } from './extent.js';

@@ -89,3 +89,12 @@ export class Stats extends FileTypeTests {
     return new Date(this.ctimeMs);
   }
 }
+
+/** Device numbers as glibc's dev_t holds them (what stat(2) and mknod(2) use on Linux). */
+export function makedev(major: number, minor: number): number {
+  const M = BigInt(major);
+  const m = BigInt(minor);
+  return Number((m & 0xffn) | ((M & 0xfffn) << 8n) | ((m & 0xffffff00n) << 12n) | ((M & 0xfffff000n) << 32n));
+}
+export const devMajor = (rdev: number): number => Number(((BigInt(rdev) >> 8n) & 0xfffn) | ((BigInt(rdev) >> 32n) & 0xfffff000n));
+export const devMinor = (rdev: number): number => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & 0xffffff00n));

@@ -4,11 +4,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Encoder } from 'cbor-x';
 import { bytesToHex } from '@cafs/kv';
-import { decodeInfo, encodeInfo, type Info } from '../src/index.js';
+import { decodeInfo, devMajor, devMinor, encodeInfo, makedev, type Info } from '../src/index.js';
 import { codeOf, hex, newFs, text } from './helpers.js';
 
 const T = 1_700_000_000_000_000_000n;
-const makedev = (major: number, minor: number): number => Number((BigInt(minor & 0xff) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n)));
 const cborx = new Encoder({ useRecords: false, mapsAsObjects: false, variableMapSize: true });
 
 describe('device nodes', () => {
@@ -28,6 +27,10 @@ describe('device nodes', () => {
     expect(l.mode).toBe(0o060660);
     expect(l.rdev).toBe(0x700);
     expect((await fs.lstat(root, '/dev/big')).rdev).toBe(makedev(4096, 261));
+    for (const [M, m] of [[0, 0], [1, 3], [4095, 255], [4096, 256], [2 ** 20 - 1, 2 ** 20 - 1]] as const) {
+      expect([devMajor(makedev(M, m)), devMinor(makedev(M, m))]).toEqual([M, m]);
+    }
+    expect(makedev(1, 3)).toBe(0x103);
     expect(await fs.readdir(root, '/dev', { withFileTypes: true })).toMatchObject([
       { name: 'big', type: 'chardev' },
       { name: 'loop0', type: 'blockdev' },

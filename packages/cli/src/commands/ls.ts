@@ -1,5 +1,6 @@
 // cafs ls: list a directory of a tree.
 import type { Command } from 'commander';
+import { devMajor, devMinor } from '@cafs/fs';
 import { userName, groupName } from '../owners.js';
 import { out, json, example, modeString, timeString, resolveRoot, normPath, type Context } from './shared.js';
 
@@ -18,7 +19,7 @@ export function lsCommand(program: Command, ctx: Context): void {
         await withSpec(spec, async (repo, ref, path) => {
           const { root } = await resolveRoot(repo, ref);
           const start = normPath(path);
-          const rows: { path: string; name: string; type: string; mode: number; uid: number; gid: number; size: number; mtime: string; target?: string }[] = [];
+          const rows: { path: string; name: string; type: string; mode: number; uid: number; gid: number; size: number; mtime: string; target?: string; rdev?: number }[] = [];
           const visit = async (dir: string): Promise<void> => {
             const st = await repo.fs.stat(root, dir);
             if (!st.isDirectory()) {
@@ -32,6 +33,7 @@ export function lsCommand(program: Command, ctx: Context): void {
               const l = await repo.fs.lstat(root, p);
               const row: (typeof rows)[number] = { path: p, name: e.name, type: l.type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: Number(l.size), mtime: timeString(l.mtimeNs) };
               if (l.type === 'symlink') row.target = await repo.fs.readlink(root, p);
+              if (l.isCharacterDevice() || l.isBlockDevice()) row.rdev = l.rdev;
               rows.push(row);
               if (o.recursive && l.type === 'directory') sub.push(p);
             }
@@ -47,7 +49,9 @@ export function lsCommand(program: Command, ctx: Context): void {
           for (const r of rows) {
             const name = o.recursive ? r.path : r.name;
             const shown = r.type === 'directory' ? name + '/' : name;
-            if (long) out(`${modeString(r)} ${owner(r).padEnd(ow)} ${group(r).padEnd(gw)} ${String(r.size).padStart(10)} ${r.mtime} ${shown}${r.target !== undefined ? ' -> ' + r.target : ''}`);
+            // A device shows "major, minor" where a file shows its size, as GNU ls does.
+            const size = r.rdev === undefined ? String(r.size) : `${devMajor(r.rdev)}, ${devMinor(r.rdev)}`;
+            if (long) out(`${modeString(r)} ${owner(r).padEnd(ow)} ${group(r).padEnd(gw)} ${size.padStart(10)} ${r.mtime} ${shown}${r.target !== undefined ? ' -> ' + r.target : ''}`);
             else out(shown);
           }
         });

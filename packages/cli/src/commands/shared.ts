@@ -63,7 +63,7 @@ export function example(cmd: Command, text: string): Command {
 }
 
 export const modeString = (info: { type: string; mode: number }): string => {
-  const t = ({ directory: 'd', symlink: 'l', fifo: 'p', socket: 's' } as Record<string, string>)[info.type] ?? '-';
+  const t = ({ directory: 'd', symlink: 'l', fifo: 'p', socket: 's', chardev: 'c', blockdev: 'b' } as Record<string, string>)[info.type] ?? '-';
   const m = info.mode & 0o777;
   const rwx = (b: number): string => (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + (b & 1 ? 'x' : '-');
   return t + rwx(m >> 6) + rwx((m >> 3) & 7) + rwx(m & 7);
