@@ -52,6 +52,10 @@ describe('docs/format.md filesystem vectors', () => {
     expect(bytesToHex(big)).toContain('1b0000000140000000');
     const old = encodeInfo({ type: 'directory', mode: 0o755, uid: 0, gid: 0, mtimeNs: -5_000_000_000n, ctimeNs: -1n, size: 0n, allocated: 0n, target: undefined, xattrs: [] });
     expect(doc).toContain('`' + bytesToHex(old) + '`');
+    const dev = encodeInfo({ type: 'chardev', mode: 0o666, uid: 0, gid: 0, mtimeNs: t, ctimeNs: t, size: 0n, allocated: 0n, target: undefined, xattrs: [], rdev: 259 });
+    expect(doc).toContain('`' + bytesToHex(dev) + '`');
+    const atime = encodeInfo({ type: 'file', mode: 0o644, uid: 1000, gid: 1000, mtimeNs: t, ctimeNs: t, size: 0n, allocated: 0n, target: undefined, xattrs: [], atimeNs: t + 5_000_000_000n });
+    expect(doc).toContain('`' + bytesToHex(atime) + '`');
     expect(bytesToHex(encodeExtent({ inline: text('hello world') }))).toBe('4b68656c6c6f20776f726c64');
     expect(doc).toContain('`4b68656c6c6f20776f726c64`');
   });
