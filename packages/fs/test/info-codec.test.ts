@@ -29,11 +29,19 @@ const bytesOf = (max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ maxLe
 const fullInfo: fc.Arbitrary<Info> = fc
   .tuple(
     info,
-    fc.constantFrom('file' as const, 'directory' as const, 'symlink' as const, 'fifo' as const, 'socket' as const),
+    fc.constantFrom('file' as const, 'directory' as const, 'symlink' as const, 'fifo' as const, 'socket' as const, 'chardev' as const, 'blockdev' as const),
     fc.option(fc.oneof(bytesOf(30), bytesOf(70000)), { nil: undefined }),
     fc.array(fc.record({ name: bytesOf(300), value: fc.oneof(bytesOf(20), bytesOf(66000)) }), { maxLength: 30 }),
+    fc.option(fc.bigInt({ min: MIN_TIME_NS, max: MAX_TIME_NS }), { nil: undefined }),
+    fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
   )
-  .map(([i, type, target, xattrs]) => ({ ...i, type, target, xattrs }));
+  .map(([i, type, target, xattrs, atimeNs, rdev]) => {
+    const out: Info = { ...i, type, target, xattrs };
+    // Canonical: an access time equal to mtime is not stored, so it does not read back.
+    if (atimeNs !== undefined && atimeNs !== i.mtimeNs) out.atimeNs = atimeNs;
+    if (type === 'chardev' || type === 'blockdev') out.rdev = rdev;
+    return out;
+  });
 
 /** Byte strings as plain arrays, so Buffers and Uint8Arrays compare alike. */
 const plain = (x: Info) => ({ ...x, target: x.target && [...x.target], xattrs: x.xattrs.map((a) => [[...a.name], [...a.value]]) });
@@ -66,7 +74,11 @@ describe('info records', () => {
   it('the hand-written codec writes exactly what cbor-x writes, and reads both its own and older records', () => {
     // Older records: cbor-x given plain numbers wrote integers from 2^32 to 2^53 as float64.
     const old = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: false, variableMapSize: true });
-    const codes = { directory: 0, file: 1, symlink: 2, fifo: 3, socket: 4 };
+    const codes = { directory: 0, file: 1, symlink: 2, fifo: 3, socket: 4, chardev: 5, blockdev: 6 };
+    const device = (i: Info): boolean => i.type === 'chardev' || i.type === 'blockdev';
+    /** The optional trailing fields: atime (null in a device record without one), rdev. */
+    const tail = (i: Info, conv: (n: bigint) => number | bigint): unknown[] =>
+      device(i) ? [i.atimeNs === undefined ? null : conv(i.atimeNs), conv(BigInt(i.rdev ?? 0))] : i.atimeNs === undefined ? [] : [conv(i.atimeNs)];
     const asNumber = (n: bigint): number | bigint => (n >= -(2n ** 53n) && n <= 2n ** 53n ? Number(n) : n);
     fc.assert(
       fc.property(fullInfo, (i) => {
@@ -75,13 +87,13 @@ describe('info records', () => {
         const asInt = (n: bigint): number | bigint => (n >= -(2n ** 32n) && n < 2n ** 32n ? Number(n) : n);
         const generic = old.encode([
           codes[i.type], i.mode, i.uid, i.gid, asInt(i.mtimeNs), asInt(i.ctimeNs), asInt(i.size), asInt(i.allocated),
-          i.target ?? null, i.xattrs.map((x) => [x.name, x.value]),
+          i.target ?? null, i.xattrs.map((x) => [x.name, x.value]), ...tail(i, asInt),
         ]) as Uint8Array;
         expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(generic).toString('hex'));
         expect(plain(decodeInfo(bytes))).toEqual(plain(i));
         const legacy = old.encode([
           codes[i.type], i.mode, i.uid, i.gid, asNumber(i.mtimeNs), asNumber(i.ctimeNs), asNumber(i.size), asNumber(i.allocated),
-          i.target ?? null, i.xattrs.map((x) => [x.name, x.value]),
+          i.target ?? null, i.xattrs.map((x) => [x.name, x.value]), ...tail(i, asNumber),
         ]) as Uint8Array;
         expect(plain(decodeInfo(legacy))).toEqual(plain(i));
       }),
