@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readFile, readdir, readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hash } from '@cafs/kv';
-import { Fs } from '@cafs/fs';
+import { Fs, type Batch } from '@cafs/fs';
 import type { Repo } from '@cafs/repo';
 import { CliError } from './errors.js';
 
@@ -21,7 +21,21 @@ export interface ImportResult {
   dirs: number;
   symlinks: number;
   bytes: number;
+  /** Entries that vanished (or stopped being what they were) while the import read them: left out. */
+  skipped: { path: string; reason: string }[];
+  /** Files that changed while being read, and were read again (never recorded torn). */
+  reread: string[];
 }
+
+/** A file changing on every read this often is refused rather than recorded torn. */
+const MAX_READS = 5;
+
+/** Errors that mean "this entry is not there (as it was) any more": skip it. */
+const vanished = (err: unknown): boolean => {
+  const code = (err as { code?: string }).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EINVAL' || code === 'EISDIR';
+};
+const shown = (path: Uint8Array): string => Buffer.from(path).toString('utf8');
 
 interface Entry {
   /** Absolute path on disk, as bytes: names need not be UTF-8 and are kept byte for byte. */
@@ -41,10 +55,17 @@ interface Entry {
 const SLASH = Buffer.from('/');
 const isRoot = (path: Uint8Array): boolean => path.length === 1 && path[0] === 0x2f;
 
-async function walk(root: Buffer, exclude: Set<string>): Promise<Entry[]> {
+async function walk(root: Buffer, exclude: Set<string>, skipped: ImportResult['skipped']): Promise<Entry[]> {
   const out: Entry[] = [];
   const visit = async (abs: Buffer, path: Uint8Array): Promise<void> => {
-    const st = await lstat(abs, { bigint: true });
+    let st: import('node:fs').BigIntStats;
+    try {
+      st = await lstat(abs, { bigint: true });
+    } catch (err) {
+      // Gone between its directory's listing and now (a lock file, a temporary file): left out.
+      if (out.length > 0 && vanished(err)) return void skipped.push({ path: shown(path), reason: 'vanished' });
+      throw err;
+    }
     const kind = st.isDirectory()
       ? 'dir'
       : st.isFile()
@@ -61,7 +82,14 @@ async function walk(root: Buffer, exclude: Set<string>): Promise<Entry[]> {
     if (kind === undefined) return; // sockets: meaningless without their listener
     out.push({ abs, path, kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, size: Number(st.size), rdev: Number(st.rdev) });
     if (kind === 'dir') {
-      const names = (await readdir(abs, { encoding: 'buffer' })).sort(Buffer.compare);
+      let names: Buffer[];
+      try {
+        names = (await readdir(abs, { encoding: 'buffer' })).sort(Buffer.compare);
+      } catch (err) {
+        if (out.length === 1 || !vanished(err)) throw err;
+        out.pop();
+        return void skipped.push({ path: shown(path), reason: 'vanished' });
+      }
       for (const name of names) {
         const child = Buffer.concat([abs, SLASH, name]);
         if (exclude.has(child.toString('hex'))) continue;
@@ -72,6 +100,58 @@ async function walk(root: Buffer, exclude: Set<string>): Promise<Entry[]> {
   await visit(root, Buffer.from('/'));
   return out;
 }
+
+/**
+ * Writes the file `e` into the batch as it is once a read finds it unchanged from start to end
+ * (size and mtime as stated before and after the read); re-reads it when it changed meanwhile.
+ * Undefined when it vanished (recorded in `result.skipped`); the bytes written otherwise.
+ */
+async function writeStable(
+  batch: Batch,
+  e: Entry,
+  pending: Promise<Buffer> | undefined,
+  repro: boolean,
+  result: ImportResult,
+  /** Sets the batch's clock (ctime follows the mtime recorded). */
+  setClock: (ns: bigint) => void,
+): Promise<number | undefined> {
+  let before: { size: bigint; mtimeNs: bigint; mode: number } = { size: BigInt(e.size), mtimeNs: e.mtimeNs, mode: e.mode };
+  for (let n = 1; ; n++) {
+    try {
+      let written: number;
+      if (before.size <= BigInt(SMALL_FILE)) {
+        const bytes = await (n === 1 && pending !== undefined ? pending : readFile(e.abs));
+        written = bytes.length;
+        await batch.writeFile(e.path, bytes, { mode: before.mode, mtime: repro ? 0n : before.mtimeNs });
+      } else {
+        let count = 0;
+        const counted = async function* (): AsyncGenerator<Uint8Array> {
+          for await (const c of createReadStream(e.abs, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+            count += c.length;
+            yield c;
+          }
+        };
+        await batch.writeFile(e.path, counted(), { mode: before.mode, mtime: repro ? 0n : before.mtimeNs });
+        written = count;
+      }
+      const after = await lstat(e.abs, { bigint: true });
+      if (after.isFile() && after.size === before.size && after.mtimeNs === before.mtimeNs && BigInt(written) === before.size) return written;
+      if (!after.isFile()) throw Object.assign(new Error('no longer a file'), { code: 'EINVAL' });
+      if (n >= MAX_READS) throw new CliError(`${shown(e.path)} changed on each of ${MAX_READS} reads; not imported torn (try again once it is quiet)`);
+      if (!result.reread.includes(shown(e.path))) result.reread.push(shown(e.path));
+      before = { size: after.size, mtimeNs: after.mtimeNs, mode: Number(after.mode & 0o7777n) };
+      if (!repro) setClock(after.mtimeNs);
+    } catch (err) {
+      if (!vanished(err)) throw err;
+      // A file half written into the batch must not stay there.
+      await batch.rm(e.path, { force: true });
+      result.skipped.push({ path: shown(e.path), reason: 'vanished' });
+      return undefined;
+    }
+  }
+}
+
+const SMALL_FILE = 1 << 20;
 
 /** Builds the root of `dir`'s tree (not committed). */
 export async function importDirectory(repo: Repo, dir: string, options: ImportOptions = {}): Promise<ImportResult> {
@@ -85,7 +165,8 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
   const real = await realpath(dir, { encoding: 'buffer' });
   const exclude = new Set<string>();
   for (const e of options.exclude ?? []) exclude.add((await realpath(e, { encoding: 'buffer' }).catch(() => Buffer.from(e))).toString('hex'));
-  const entries = await walk(real, exclude);
+  const skipped: ImportResult['skipped'] = [];
+  const entries = await walk(real, exclude, skipped);
   const repro = options.reproducible === true;
   // ctime follows each entry's mtime (or 0): importing the same tree twice gives the same root.
   let clock = 0n;
@@ -94,11 +175,11 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
   clock = repro ? 0n : top.mtimeNs;
   let root = await fs.mkfs({ mode: top.mode, mtime: clock, uid: repro ? 0 : top.uid, gid: repro ? 0 : top.gid });
   const batch = fs.batch(root);
-  const result: ImportResult = { root, files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  const result: ImportResult = { root, files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped, reread: [] };
   const dirs: Entry[] = [];
   let done = 0;
   // Read small files ahead (up to 16 at a time) while the batch digests the current one.
-  const SMALL = 1 << 20;
+  const SMALL = SMALL_FILE;
   const ahead = new Map<number, Promise<Buffer>>();
   let nextRead = 0;
   const readAhead = (from: number): void => {
@@ -125,15 +206,27 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
     } else if (e.kind === 'file') {
       const pending = ahead.get(i);
       ahead.delete(i);
-      const data = e.size <= SMALL ? await (pending ?? readFile(e.abs)) : createReadStream(e.abs, { highWaterMark: 1 << 20 });
-      await batch.writeFile(e.path, data, { mode: e.mode, mtime: t });
+      const size = await writeStable(batch, e, pending, repro, result, (ns) => (clock = ns));
+      if (size === undefined) {
+        options.onProgress?.(++done, entries.length, result.bytes);
+        continue;
+      }
       result.files++;
-      result.bytes += e.size;
+      result.bytes += size;
     } else if (e.kind === 'fifo' || e.kind === 'chardev' || e.kind === 'blockdev') {
       await batch.mknod(e.path, e.kind, e.mode, e.kind === 'fifo' ? 0 : e.rdev);
       await batch.lutimes(e.path, t, t);
     } else {
-      await batch.symlink(await readlink(e.abs, { encoding: 'buffer' }), e.path);
+      let target: Buffer;
+      try {
+        target = await readlink(e.abs, { encoding: 'buffer' });
+      } catch (err) {
+        if (!vanished(err)) throw err;
+        skipped.push({ path: shown(e.path), reason: 'vanished' });
+        options.onProgress?.(++done, entries.length, result.bytes);
+        continue;
+      }
+      await batch.symlink(target, e.path);
       await batch.lutimes(e.path, t, t);
       result.symlinks++;
     }

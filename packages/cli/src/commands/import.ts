@@ -17,8 +17,9 @@ export function importCommand(program: Command, ctx: Context): void {
       .option('-m, --message <msg>', 'the commit message')
       .option('--reproducible', 'zero times and owners: the same tree gives the same root anywhere')
       .option('--allow-empty', 'commit even when nothing changed')
+      .option('-v, --verbose', 'name each entry left out because it vanished while being read, and each file read again because it changed')
       .option('--json', 'print the result as JSON')
-      .action(async (dir: string, o: { branch: string; message?: string; reproducible?: boolean; allowEmpty?: boolean; json?: boolean }) => {
+      .action(async (dir: string, o: { branch: string; message?: string; reproducible?: boolean; allowEmpty?: boolean; verbose?: boolean; json?: boolean }) => {
         await withRepo(async (repo) => {
           const bar = await progressBar('importing [{bar}] {value}/{total} entries, {mb} MB', { json: o.json, payload: { mb: '0.0' } });
           const r = await importDirectory(repo, dir, {
@@ -36,8 +37,14 @@ export function importCommand(program: Command, ctx: Context): void {
           const same = parent !== undefined && hex((await repo.readCommit(parent)).root) === hex(r.root);
           // An unchanged tree makes no commit (git's habit), unless asked.
           const commit = same && !o.allowEmpty ? parent! : await repo.commit(o.branch, r.root, o.message ?? `import ${dir}`, { expect: parent });
-          if (o.json) json({ branch: o.branch, commit: hex(commit), root: hex(r.root), files: r.files, dirs: r.dirs, symlinks: r.symlinks, bytes: r.bytes, changed: !same });
-          else out(`${o.branch} ${hex(commit).slice(0, 12)}: ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks, ${r.bytes} bytes${same ? ' (no changes)' : ''}\nroot ${hex(r.root)}`);
+          if (o.json) return json({ branch: o.branch, commit: hex(commit), root: hex(r.root), files: r.files, dirs: r.dirs, symlinks: r.symlinks, bytes: r.bytes, changed: !same, skipped: r.skipped, reread: r.reread });
+          if (o.verbose) {
+            for (const s of r.skipped) process.stderr.write(`skipped ${s.path} (${s.reason} while importing)\n`);
+            for (const p of r.reread) process.stderr.write(`read again ${p} (it changed while being read)\n`);
+          } else if (r.skipped.length > 0 || r.reread.length > 0) {
+            process.stderr.write(`${r.skipped.length} entries vanished while importing and were left out, ${r.reread.length} files were read again (-v names them)\n`);
+          }
+          out(`${o.branch} ${hex(commit).slice(0, 12)}: ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks, ${r.bytes} bytes${same ? ' (no changes)' : ''}\nroot ${hex(r.root)}`);
         });
       }),
     'cafs import ./site --branch site -m "publish"\ncafs import . --reproducible --json',
