@@ -10,9 +10,15 @@ import type { CafsMount } from '@cafs/fuse';
 import { CliError } from './errors.js';
 
 interface Request {
-  commit: { message?: string | undefined };
+  commit?: { message?: string | undefined } | undefined;
+  push?: { force?: boolean | undefined } | undefined;
 }
-type Reply = { ok: true; commit?: string | undefined } | { ok: false; error: string };
+type Reply = { ok: true; commit?: string | undefined; detail?: string | undefined } | { ok: false; error: string };
+
+export interface ControlHandlers {
+  /** Pushes the mount's branch (only a mount of a remote branch has one); says what it did. */
+  push?: ((force: boolean) => Promise<{ commit: string; detail: string }>) | undefined;
+}
 
 /** The socket of the mount at `mountpoint` (its real path while mounted, else as given). */
 export function controlSocket(mountpoint: string): string {
@@ -31,7 +37,7 @@ export function controlSocket(mountpoint: string): string {
  * Answers control requests for `m` on `path` (from controlSocket, computed before mounting:
  * the serving process must not stat its own mount synchronously) until the server is closed.
  */
-export async function serveControl(m: CafsMount, path: string): Promise<Server> {
+export async function serveControl(m: CafsMount, path: string, handlers: ControlHandlers = {}): Promise<Server> {
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
   rmSync(path, { force: true });
   const server = createServer((sock) => {
@@ -52,6 +58,11 @@ export async function serveControl(m: CafsMount, path: string): Promise<Server> 
       } catch {
         return reply({ ok: false, error: 'malformed request' });
       }
+      const fail = (err: unknown): void => reply({ ok: false, error: err instanceof Error ? err.message : String(err) });
+      if (typeof req?.push === 'object' && req.push !== null) {
+        if (handlers.push === undefined) return reply({ ok: false, error: 'this mount has no remote to push to (push a local branch with `cafs push`)' });
+        return void handlers.push(req.push.force === true).then((r) => reply({ ok: true, commit: r.commit, detail: r.detail }), fail);
+      }
       if (typeof req?.commit !== 'object' || req.commit === null) return reply({ ok: false, error: 'unknown request' });
       m.commit(typeof req.commit.message === 'string' ? req.commit.message : undefined).then(
         (head) => reply({ ok: true, commit: head === undefined ? undefined : bytesToHex(head) }),
@@ -68,13 +79,22 @@ export async function serveControl(m: CafsMount, path: string): Promise<Server> 
 }
 
 /** Asks the mount at `mountpoint` to commit; resolves to the branch's head. */
-export function requestCommit(mountpoint: string, message: string | undefined): Promise<string | undefined> {
+export async function requestCommit(mountpoint: string, message: string | undefined): Promise<string | undefined> {
+  return (await request(mountpoint, { commit: { message } }, 'commit')).commit;
+}
+
+/** Asks the mount of a remote branch at `mountpoint` to commit and push. */
+export async function requestPush(mountpoint: string, force: boolean): Promise<{ commit?: string | undefined; detail?: string | undefined }> {
+  return request(mountpoint, { push: { force } }, 'push');
+}
+
+function request(mountpoint: string, req: Request, what: string): Promise<Extract<Reply, { ok: true }>> {
   const path = controlSocket(mountpoint);
   return new Promise((done, fail) => {
     const sock = createConnection(path);
     let buf = '';
     sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(JSON.stringify({ commit: { message } } satisfies Request) + '\n'));
+    sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
     sock.on('data', (c: string) => (buf += c));
     sock.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') fail(new CliError(`no cafs branch mount at ${mountpoint} (is \`cafs mount BRANCH ${mountpoint}\` running?)`));
@@ -83,10 +103,10 @@ export function requestCommit(mountpoint: string, message: string | undefined): 
     sock.on('end', () => {
       try {
         const r = JSON.parse(buf) as Reply;
-        if (r.ok) done(r.commit);
-        else fail(new CliError(`commit at ${mountpoint}: ${r.error}`));
+        if (r.ok) done(r);
+        else fail(new CliError(`${what} at ${mountpoint}: ${r.error}`));
       } catch {
-        fail(new CliError(`commit at ${mountpoint}: no answer from the mount`));
+        fail(new CliError(`${what} at ${mountpoint}: no answer from the mount`));
       }
     });
   });

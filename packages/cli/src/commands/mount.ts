@@ -1,7 +1,9 @@
 // cafs mount: a branch, snapshot or remote URL as a FUSE filesystem.
 import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
-import { Repo } from '@cafs/repo';
+import { BRANCH_PREFIX, MemoryNameStore, OverlayBlobStore, Repo, pushBranch } from '@cafs/repo';
+import { MemoryBlobStore, bytesToHex, parseHash } from '@cafs/kv';
+import type { CommitPolicy } from '@cafs/fuse';
 import { CliError } from '../errors.js';
 import { openRepo, repoPath } from '../repo-open.js';
 import { holdIfOwner } from '../holder.js';
@@ -28,6 +30,7 @@ export function mountCommand(program: Command, ctx: Context): void {
       .option('--gc-every <roots>', 'with --keep-last: collect after this many new roots', '5000')
       .option('--cache-size <mib>', 'for a URL: MiB of fetched blobs kept in memory', '256')
       .option('--poll <s>', 'for a branch URL: check this often whether the branch moved', '5')
+      .option('--writable', 'for a branch URL: read/write; changes stay in this process until `cafs push --mount DIR` (and are pushed at unmount)')
       .option('--json', 'print the mount as a JSON line')
       .action(async (ref: string, dir: string, o: MountCliOptions) => {
         const keepLast = o.keepLast === undefined ? undefined : Number(o.keepLast);
@@ -38,7 +41,8 @@ export function mountCommand(program: Command, ctx: Context): void {
         if (!(Number.isFinite(quietS) && quietS >= 0)) throw new CliError(`--commit-every takes a number of seconds >= 0 (got ${JSON.stringify(o.commitEvery)})`);
         const commits = o.commitEachChange ? { each: true } : { quietMs: quietS * 1000, maxDelayMs: Math.max(60_000, quietS * 1000) };
         const { mount } = await import('@cafs/fuse');
-        if (isUrlRef(ref)) return mountUrl(ref, dir, o);
+        if (isUrlRef(ref)) return o.writable ? mountUrlWritable(ref, dir, o, commits) : mountUrl(ref, dir, o);
+        if (o.writable) throw new CliError('--writable is for a branch URL (a local branch mount is read/write already)');
         let repo: Repo;
         if (globals().memory) {
           repo = await Repo.open();
@@ -91,6 +95,61 @@ interface MountCliOptions {
   commitEachChange?: boolean;
   cacheSize: string;
   poll: string;
+  writable?: boolean;
+}
+
+/**
+ * A remote branch mounted read/write: reads fetch blobs as they are needed (as a read-only URL
+ * mount), writes and commits stay in this process (an overlay over the remote), and `cafs push
+ * --mount DIR` or the unmount sends them and moves the remote branch (fast-forward unless forced).
+ */
+async function mountUrlWritable(url: string, dir: string, o: MountCliOptions, commits: CommitPolicy): Promise<void> {
+  const { mount } = await import('@cafs/fuse');
+  const cacheMiB = Number(o.cacheSize);
+  if (!(Number.isFinite(cacheMiB) && cacheMiB >= 1)) throw new CliError(`--cache-size takes a number of MiB, at least 1 (got ${JSON.stringify(o.cacheSize)})`);
+  const u = await openUrlRef(url, { cacheBytes: cacheMiB * 1024 * 1024 });
+  if (u.parsed.kind !== 'b') throw new CliError('--writable needs a branch URL: http://host:port/b/<branch>');
+  if (u.path !== '/') throw new CliError('a URL mount takes a whole tree: .../b/<branch>');
+  const branch = u.parsed.name;
+  const repo = new Repo({ store: new OverlayBlobStore(new MemoryBlobStore(), u.store), names: new MemoryNameStore() });
+  await repo.names.compareAndSwap(BRANCH_PREFIX + branch, undefined, parseHash(u.ref));
+  const target = resolvePath(dir);
+  const socket = controlSocket(target);
+  const m = await mount({ repo, branch }, target, { allowOther: o.allowOther, commits, handleSignals: false });
+  let pushed = u.ref;
+  // One push at a time; each commits what the mount holds first.
+  let pushing: Promise<unknown> = Promise.resolve();
+  const push = (force: boolean): Promise<{ commit: string; detail: string }> => {
+    const run = pushing.then(async () => {
+      await m.commit().catch(() => undefined); // nothing to commit is fine; a failed commit shows in the push
+      const p = await pushBranch(repo, u.remote, u.parsed.base, branch, { force });
+      pushed = bytesToHex(p.new);
+      return { commit: pushed, detail: p.upToDate ? 'up to date' : `${branch}: ${(p.old ? bytesToHex(p.old) : '(new)').slice(0, 12)} -> ${pushed.slice(0, 12)}; sent ${p.report.blobs} blobs, ${p.report.bytes} bytes` };
+    });
+    pushing = run.catch(() => undefined);
+    return run;
+  };
+  const control = await serveControl(m, socket, { push });
+  const stop = (): void => void m.unmount().catch(() => undefined);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const mode = `read/write on branch ${branch} of ${u.parsed.base}; \`cafs push --mount ${target}\` sends the changes`;
+  if (o.json) json({ mountpoint: target, root: hex(m.root), mode });
+  else out(`mounted ${hex(m.root)} at ${target} (${mode}); Ctrl-C or \`fusermount -u ${target}\` to unmount (which pushes)`);
+  await new Promise<void>((done) => m.events.once('unmounted', () => done()));
+  control.close();
+  // The changes live only in this process: push what is left before it ends.
+  const head = bytesToHex(await repo.head(branch));
+  if (head !== pushed) {
+    try {
+      const r = await push(false);
+      process.stderr.write(`pushed at unmount: ${r.detail}\n`);
+    } catch (err) {
+      process.stderr.write(`cafs: the changes of ${target} were not pushed (${(err as Error).message}); they are lost with this process\n`);
+      process.exitCode = 1;
+    }
+  }
+  await repo.close();
 }
 
 /** A remote root or branch mounted read-only without copying: blobs arrive as reads need them. */

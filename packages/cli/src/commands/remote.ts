@@ -2,6 +2,7 @@
 import { mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
+import { requestPush } from '../mount-control.js';
 import { bytesToHex, type Hash } from '@cafs/kv';
 import { Repo, fetchRemote, pushBranch, type FetchResult } from '@cafs/repo';
 import { CliError } from '../errors.js';
@@ -182,8 +183,14 @@ export function remoteCommands(program: Command, ctx: CommandContext): void {
     .argument('[branch]', 'the local branch to push (to the remote branch of the same name)', 'main')
     .description("send a branch's new commits to the remote and move its branch (fast-forward unless --force); $CAFS_TOKEN is the bearer token")
     .option('-f, --force', 'move the remote branch even if that drops its commits')
+    .option('--mount <dir>', 'push what a `cafs mount URL/b/BRANCH DIR --writable` holds (commits it first)')
     .option('--json', 'print the result as JSON')
-    .action(async (name: string, branch: string, o: { force?: boolean; json?: boolean }) => {
+    .action(async (name: string, branch: string, o: { force?: boolean; mount?: string; json?: boolean }) => {
+      if (o.mount !== undefined) {
+        const r = await requestPush(o.mount, o.force === true);
+        if (o.json) return ctx.json({ mountpoint: o.mount, commit: r.commit, detail: r.detail });
+        return ctx.out(r.detail ?? `pushed ${r.commit ?? ''}`);
+      }
       const url = remoteUrl(ctx, name);
       await ctx.withRepo(async (repo) => {
         const bar = await syncBar('pushing', o.json === true);

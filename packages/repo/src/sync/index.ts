@@ -5,3 +5,4 @@ export { encodeHashes, decodeHashes, encodePlan, decodePlan, encodeFrames, decod
 export { SyncError, type SyncErrorCode } from './errors.js';
 export { fetchRemote, pushBranch, repoRemote, repoSource, acceptBranchUpdate, isAncestor, type Remote, type FetchResult, type PushResult } from './remote.js';
 export { RemoteBlobStore, type RemoteBlobStoreOptions } from './remote-store.js';
+export { OverlayBlobStore } from './overlay-store.js';
