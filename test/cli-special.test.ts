@@ -28,13 +28,18 @@ describe.skipIf(!isRoot)('device nodes and pipes through import and export', () 
     expect(ls.stdout).toMatch(/^b.*loop7$/m);
     expect(ls.stdout).toMatch(/^p.*fifo$/m);
     const out = join(work, 'out');
-    const exp = await cafs(work, 'export', 'main', out);
+    const exp = await cafs(work, 'export', 'main', out, '--devices');
     expect(exp.code).toBe(0);
     expect(await statOf(join(out, 'dev/tty9'))).toBe('character special file 4:9 620');
     expect(await statOf(join(out, 'dev/loop7'))).toBe('block special file 7:7 660');
     expect(await statOf(join(out, 'dev/fifo'))).toBe('fifo 0:0 600');
     // Exporting again over what is there: nothing differs, nothing is refused.
-    expect((await cafs(work, 'export', 'main', out)).code).toBe(0);
+    expect((await cafs(work, 'export', 'main', out, '--devices')).code).toBe(0);
+    // Without --devices they are left out (a tree from elsewhere must not open a disk to everyone).
+    const plain = join(work, 'plain');
+    expect((await cafs(work, 'export', 'main', plain)).code).toBe(0);
+    expect(await statOf(join(plain, 'dev/fifo'))).toBe('fifo 0:0 600');
+    await expect(statOf(join(plain, 'dev/tty9'))).rejects.toThrow();
     // A changed device number is a difference a diff shows.
     rmSync(join(src, 'dev/tty9'));
     await run('mknod', ['-m', '620', join(src, 'dev/tty9'), 'c', '4', '10']);

@@ -41,24 +41,30 @@ interface TreeEntry {
 
 /**
  * Entries export leaves out: sockets (meaningless without their listener, import leaves them out
- * too) and, unless run as root (mknod(2) needs it), device nodes.
+ * too) and device nodes unless asked for (`devices`) and run as root (mknod(2) needs it): a
+ * device node made from a tree someone else wrote could open a disk to every local user.
  */
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const special = (type: FileType): boolean => type === 'socket' || (!isRoot && (type === 'chardev' || type === 'blockdev'));
+const special = (type: FileType, devices: boolean): boolean => type === 'socket' || ((type === 'chardev' || type === 'blockdev') && !(devices && isRoot));
 
 
-/** A named pipe or a device node, made by mknod(1) (Node has no mknod). */
-async function makeNode(dest: string, type: FileType, rdev: number): Promise<void> {
+/** A named pipe or a device node, made by mknod(1) (Node has no mknod); false (with a warning) when it cannot be made here. */
+async function makeNode(dest: string, type: FileType, rdev: number): Promise<boolean> {
   const args = type === 'fifo' ? [dest, 'p'] : [dest, type === 'chardev' ? 'c' : 'b', String(devMajor(rdev)), String(devMinor(rdev))];
-  await execFileAsync('mknod', args).catch((err: { stderr?: string; message: string }) => {
-    throw new CliError(`cannot make ${type} ${dest}: ${(err.stderr ?? err.message).trim()}`);
-  });
+  try {
+    await execFileAsync('mknod', args);
+    return true;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    process.stderr.write(`cafs: left out ${type} ${dest}: ${(e.stderr || e.message).trim()}\n`);
+    return false;
+  }
 }
 
 /** Every path below `from` (pre-order, byte order). */
-async function* walkTree(repo: Repo, root: Hash, from: string): AsyncGenerator<TreeEntry> {
+async function* walkTree(repo: Repo, root: Hash, from: string, devices: boolean): AsyncGenerator<TreeEntry> {
   const st = await repo.fs.lstat(root, from);
-  if (special(st.type)) return;
+  if (special(st.type, devices)) return;
   yield { path: from, type: st.type };
   if (st.type !== 'directory') return;
   for (const e of await repo.fs.readdir(root, from, { withFileTypes: true })) {
@@ -66,14 +72,14 @@ async function* walkTree(repo: Repo, root: Hash, from: string): AsyncGenerator<T
     if (!Buffer.from(e.name, 'utf8').equals(e.nameBytes)) {
       throw new CliError(`cannot export ${JSON.stringify(child(from, e.name))}: its name is not valid UTF-8 (kept byte for byte in the repository; export of such names is not supported yet)`);
     }
-    yield* walkTree(repo, root, child(from, e.name));
+    yield* walkTree(repo, root, child(from, e.name), devices);
   }
 }
 
 /** Writes one tree entry at `dest` (which must not exist, except a directory). */
-async function writeEntry(repo: Repo, root: Hash, path: string, dest: string): Promise<void> {
+async function writeEntry(repo: Repo, root: Hash, path: string, dest: string, devices: boolean): Promise<void> {
   const st = await repo.fs.lstat(root, path);
-  if (special(st.type)) return;
+  if (special(st.type, devices)) return;
   if (st.type === 'directory') {
     await mkdir(dest, { recursive: true });
     await chmod(dest, st.mode & 0o7777);
@@ -81,7 +87,7 @@ async function writeEntry(repo: Repo, root: Hash, path: string, dest: string): P
     await symlink(await repo.fs.readlink(root, path), dest);
     await lutimes(dest, secs(st.atimeNs), secs(st.mtimeNs)).catch(() => undefined);
   } else if (st.type !== 'file') {
-    await makeNode(dest, st.type, st.rdev);
+    if (!(await makeNode(dest, st.type, st.rdev))) return;
     await chmod(dest, st.mode & 0o7777);
     await utimes(dest, secs(st.atimeNs), secs(st.mtimeNs));
   } else {
@@ -118,6 +124,8 @@ async function sameAsTree(repo: Repo, root: Hash, path: string, type: TreeEntry[
 
 export interface ExportOptions {
   force?: boolean | undefined;
+  /** Make device nodes (as root only); default: leave them out. */
+  devices?: boolean | undefined;
   /** Called as entries are written (or found up to date): `done` of `total` (the incremental atomic path: changes, total = done). */
   onProgress?: ((done: number, total: number) => void) | undefined;
 }
@@ -137,7 +145,7 @@ export async function exportPlain(repo: Repo, root: Hash, from: string, dir: str
   const top = await repo.fs.lstat(root, from);
   if (top.type !== 'directory') throw new CliError(`${from} is not a directory (use \`cafs cat\` for a file)`);
   const entries: TreeEntry[] = [];
-  for await (const e of walkTree(repo, root, from)) entries.push(e);
+  for await (const e of walkTree(repo, root, from, options.devices === true)) entries.push(e);
   const rel = (p: string): string => (from === '/' ? p : p.slice(from.length) || '/');
   const skip = new Set<string>();
   const clobbered: string[] = [];
@@ -174,14 +182,14 @@ export async function exportPlain(repo: Repo, root: Hash, from: string, dir: str
     const have = await exists(dest);
     if (have !== undefined && !have.isDirectory()) await rm(dest, { force: true });
     dirs.push([e.path, dest]);
-    await writeEntry(repo, root, e.path, dest);
+    await writeEntry(repo, root, e.path, dest, options.devices === true);
     if (have === undefined || !have.isDirectory()) result.written++;
     tick();
   }
   await pool(rest, 16, async (e) => {
     const dest = sub(dir, rel(e.path));
     await rm(dest, { recursive: true, force: true });
-    await writeEntry(repo, root, e.path, dest);
+    await writeEntry(repo, root, e.path, dest, options.devices === true);
     result.written++;
     tick();
   });
@@ -293,18 +301,18 @@ export async function exportAtomic(repo: Repo, root: Hash, dir: string, options:
         if (right.type === 'directory') {
           const have = await exists(dest);
           if (have !== undefined && !have.isDirectory()) await rm(dest, { force: true });
-          await writeEntry(repo, root, c.path, dest);
+          await writeEntry(repo, root, c.path, dest, options.devices === true);
           dirs.push([c.path, dest]);
         } else {
           // Never change a linked inode in place: a new file replaces it.
           await rm(dest, { recursive: true, force: true });
-          await writeEntry(repo, root, c.path, dest);
+          await writeEntry(repo, root, c.path, dest, options.devices === true);
         }
       }
       await setDirTimes(repo, root, dirs);
     } else {
       await mkdir(vdir);
-      const r = await exportPlain(repo, root, '/', vdir, { force: true, onProgress: options.onProgress });
+      const r = await exportPlain(repo, root, '/', vdir, { force: true, devices: options.devices, onProgress: options.onProgress });
       result.added = r.files + r.dirs + r.symlinks - 1;
     }
     await writeFile(join(vdir, ROOT_FILE), bytesToHex(root) + '\n');

@@ -21,13 +21,13 @@ export interface ImportResult {
   dirs: number;
   symlinks: number;
   bytes: number;
-  /** Entries that vanished (or stopped being what they were) while the import read them: left out. */
+  /** Entries left out: 'vanished' (or stopped being what they were) while read, or 'busy' (changed on every read). */
   skipped: { path: string; reason: string }[];
   /** Files that changed while being read, and were read again (never recorded torn). */
   reread: string[];
 }
 
-/** A file changing on every read this often is refused rather than recorded torn. */
+/** A file changing on every read this often is left out (reason 'busy') rather than recorded torn. */
 const MAX_READS = 5;
 
 /** Errors that mean "this entry is not there (as it was) any more": skip it. */
@@ -47,6 +47,8 @@ interface Entry {
   uid: number;
   gid: number;
   mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
   size: number;
   /** Device nodes: the device number (glibc's dev_t). */
   rdev: number;
@@ -80,7 +82,7 @@ async function walk(root: Buffer, exclude: Set<string>, skipped: ImportResult['s
                 ? 'blockdev'
                 : undefined;
     if (kind === undefined) return; // sockets: meaningless without their listener
-    out.push({ abs, path, kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, size: Number(st.size), rdev: Number(st.rdev) });
+    out.push({ abs, path, kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino, size: Number(st.size), rdev: Number(st.rdev) });
     if (kind === 'dir') {
       let names: Buffer[];
       try {
@@ -115,7 +117,7 @@ async function writeStable(
   /** Sets the batch's clock (ctime follows the mtime recorded). */
   setClock: (ns: bigint) => void,
 ): Promise<number | undefined> {
-  let before: { size: bigint; mtimeNs: bigint; mode: number } = { size: BigInt(e.size), mtimeNs: e.mtimeNs, mode: e.mode };
+  let before: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint; mode: number } = { size: BigInt(e.size), mtimeNs: e.mtimeNs, ctimeNs: e.ctimeNs, ino: e.ino, mode: e.mode };
   for (let n = 1; ; n++) {
     try {
       let written: number;
@@ -135,11 +137,17 @@ async function writeStable(
         written = count;
       }
       const after = await lstat(e.abs, { bigint: true });
-      if (after.isFile() && after.size === before.size && after.mtimeNs === before.mtimeNs && BigInt(written) === before.size) return written;
+      const same = after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs && after.ino === before.ino;
+      if (after.isFile() && same && BigInt(written) === before.size) return written;
       if (!after.isFile()) throw Object.assign(new Error('no longer a file'), { code: 'EINVAL' });
-      if (n >= MAX_READS) throw new CliError(`${shown(e.path)} changed on each of ${MAX_READS} reads; not imported torn (try again once it is quiet)`);
+      if (n >= MAX_READS) {
+        // Written to all the time (a download, a log): left out rather than recorded torn.
+        await batch.rm(e.path, { force: true });
+        result.skipped.push({ path: shown(e.path), reason: 'busy' });
+        return undefined;
+      }
       if (!result.reread.includes(shown(e.path))) result.reread.push(shown(e.path));
-      before = { size: after.size, mtimeNs: after.mtimeNs, mode: Number(after.mode & 0o7777n) };
+      before = { size: after.size, mtimeNs: after.mtimeNs, ctimeNs: after.ctimeNs, ino: after.ino, mode: Number(after.mode & 0o7777n) };
       if (!repro) setClock(after.mtimeNs);
     } catch (err) {
       if (!vanished(err)) throw err;

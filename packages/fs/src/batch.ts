@@ -570,7 +570,8 @@ export class Batch extends FsReader {
       this.txn.put(key, m.value);
     }
     const info = (await readInfo(this.txn, dst.key))!;
-    this.put(dst.key, move ? { ...info, ctimeNs: now } : { ...info, mtimeNs: now, ctimeNs: now });
+    // A copy is a new file (as cp without -p): new times, no access time of its own.
+    this.put(dst.key, move ? { ...info, ctimeNs: now } : { ...info, mtimeNs: now, ctimeNs: now, atimeNs: undefined });
     if (move) await this.touchDir(src.parentKey);
     await this.touchDir(dst.parentKey);
   }

@@ -39,13 +39,14 @@ export interface Timespec {
 }
 
 /**
- * A time utimens asks for (access or modification), in nanoseconds; undefined for UTIME_OMIT.
+ * A time utimens asks for (access or modification), in nanoseconds; undefined for UTIME_OMIT;
+ * `nowNs` for UTIME_NOW (one value for both times of a call, as the kernel's own `touch` gives).
  * An unpatched fuse-native passes milliseconds.
  */
-export function timeNs(t: Timespec | number): bigint | undefined {
-  if (typeof t === 'number') return t < 1e7 ? BigInt(Date.now()) * 1_000_000n : BigInt(Math.round(t)) * 1_000_000n;
+export function timeNs(t: Timespec | number, nowNs: bigint = BigInt(Date.now()) * 1_000_000n): bigint | undefined {
+  if (typeof t === 'number') return t < 1e7 ? nowNs : BigInt(Math.round(t)) * 1_000_000n;
   if (t.nsec === FuseNative.UTIME_OMIT) return undefined;
-  if (t.nsec === FuseNative.UTIME_NOW) return BigInt(Date.now()) * 1_000_000n;
+  if (t.nsec === FuseNative.UTIME_NOW) return nowNs;
   return BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec);
 }
 

@@ -19,8 +19,9 @@ export function attrOps(m: MountCore) {
 
     utimens: (path: string, atime: Timespec | number, mtime: Timespec | number, cb: (err: number, st?: object) => void) => {
       // Either time may be UTIME_OMIT (undefined: left as it is) or UTIME_NOW.
-      const a = timeNs(atime);
-      const mt = timeNs(mtime);
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const a = timeNs(atime, now);
+      const mt = timeNs(mtime, now);
       if (a === undefined && mt === undefined) return cb(0);
       cbStat(m, cb, m.fileChange(path, 'utimens', (b, p) => b.lutimes(p, a, mt)));
     },

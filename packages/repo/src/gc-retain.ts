@@ -79,13 +79,16 @@ export async function retain(repo: Repo, options: GcOptions): Promise<RetainResu
   reflog.sort((a, b) => (a.timeNs < b.timeNs ? -1 : a.timeNs > b.timeNs ? 1 : 0));
   const { left, expired } = splitExpired(reflog, { beforeNs, keepLast });
   r.expiredReflog = expired;
+  const newest = new Map<string, number>();
+  left.forEach((e, i) => newest.set(e.branch, i));
   // A tag keeps its history as a branch does (by the same rules), with no head of its own; so
-  // does a reflog entry, except that under keepLast it keeps its own commit only (the newest N
-  // moves, not N commits behind each).
+  // does a reflog entry, except that under keepLast an older move keeps its own commit only (the
+  // newest N moves, not N commits behind each).
   const walks: [string | undefined, Hash, number | undefined][] = [
     ...branches.map(([b, h]): [string, Hash, number | undefined] => [b, h, keepLast]),
     ...tags.map((h): [undefined, Hash, number | undefined] => [undefined, h, keepLast]),
-    ...left.map((e): [undefined, Hash, number | undefined] => [undefined, e.commit, keepLast === undefined ? undefined : 1]),
+    // A branch's newest move (a deleted branch's last head) keeps as much as the branch kept.
+    ...left.map((e, i): [undefined, Hash, number | undefined] => [undefined, e.commit, keepLast === undefined || newest.get(e.branch) === i ? keepLast : 1]),
   ];
   for (const [branch, head, depth] of walks) {
     options.signal?.throwIfAborted();

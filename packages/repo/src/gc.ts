@@ -12,7 +12,8 @@
 // Crash safety: the parent links a collection cuts are recorded (history-cuts.ts) before its
 // state is written and anything is deleted, and dropped commits are deleted before any other
 // blob (gc-sweep.ts); killed at any instant, it leaves a repository whose every walk of history
-// ends at a cut, and the next collection completes it.
+// ends at a cut, and the next collection completes it. Expired reflog entries (reflog.ts) are
+// removed at the same point, before the sweep can delete what they named.
 //
 // Safety rule (writers running during a collection): every writer goes through one GcGuard
 // (`guardStore(store)`, the store the Repo is built on). A collection never deletes a blob put
@@ -124,11 +125,6 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
     // named later was built from blobs the guard protects (see the rule in gc-guard.ts).
     const held = guard?.heldRoots() ?? [];
     const now = await retain(repo, held.length === 0 ? options : { ...options, pins: [...(options.pins ?? []), ...held] });
-    // History is cut (durably) before anything it led to is deleted.
-    if (!dryRun) await recordCuts(repo.names, now.newCuts);
-    // Expired reflog entries go before what they named can (the sweep below).
-    if (!dryRun) await removeEntries(repo.names, now.expiredReflog);
-    options.onProgress?.({ phase: 'cut', done: now.newCuts.length, total: now.newCuts.length });
     const t1 = performance.now();
     let fallback: string | undefined;
     if (options.mode === 'full') fallback = undefined;
@@ -143,6 +139,12 @@ async function collect(repo: Repo, options: GcOptions): Promise<GcReport> {
       : await planFull(privateTree(), repo, now, options);
     if (incremental) options.onProgress?.({ phase: 'mark', done: 1, total: 1 });
     if (fallback !== undefined) plan.fallback = fallback;
+    // Names change only once the plan is made (a store that cannot be planned over, such as a
+    // holder's socket, fails above with nothing changed). History is cut (durably) and expired
+    // reflog entries go before anything they led to is deleted.
+    if (!dryRun) await recordCuts(repo.names, now.newCuts);
+    if (!dryRun) await removeEntries(repo.names, now.expiredReflog);
+    options.onProgress?.({ phase: 'cut', done: now.newCuts.length, total: now.newCuts.length });
 
     const stateBytes = encodeState(plan.meta, plan.liveCount);
     const stateHash = await repo.store.put(stateBytes);

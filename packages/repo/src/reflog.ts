@@ -55,21 +55,35 @@ export class LoggedNameStore implements NameStore {
     return this.inner.list(prefix);
   }
 
+  /**
+   * The entry is written first and the swap second (a failed swap takes the entry back): a
+   * collection listing names in between sees the entry, so it never deletes what the move names,
+   * and no error comes after a move has happened. A crash in between leaves one extra entry.
+   */
   async compareAndSwap(name: string, expect: Hash | undefined, next: Hash | undefined): Promise<void> {
-    await this.inner.compareAndSwap(name, expect, next);
-    if (!name.startsWith(BRANCH_PREFIX)) return;
+    const commit = next ?? expect;
+    if (!name.startsWith(BRANCH_PREFIX) || commit === undefined) return this.inner.compareAndSwap(name, expect, next);
     const branch = name.slice(BRANCH_PREFIX.length);
     const kind: ReflogKind = next === undefined ? 'delete' : expect === undefined ? 'create' : 'update';
-    const commit = next ?? expect;
-    if (commit === undefined) return;
+    const entry = await this.writeEntry(branch, kind, commit);
+    try {
+      await this.inner.compareAndSwap(name, expect, next);
+    } catch (err) {
+      await this.inner.compareAndSwap(entry, commit, undefined).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async writeEntry(branch: string, kind: ReflogKind, commit: Hash): Promise<string> {
     // Distinct, increasing times within a process; another writer at the same nanosecond takes the next.
     let t = this.now();
-    for (let tries = 0; tries < 1000; tries++) {
+    for (;;) {
       if (t <= this.lastNs) t = this.lastNs + 1n;
       this.lastNs = t;
+      const entry = entryName(branch, t, kind);
       try {
-        await this.inner.compareAndSwap(entryName(branch, t, kind), undefined, commit);
-        return;
+        await this.inner.compareAndSwap(entry, undefined, commit);
+        return entry;
       } catch (err) {
         if ((err as { code?: string }).code !== 'ERR_CONFLICT') throw err;
       }
@@ -125,8 +139,13 @@ export async function expireReflog(names: NameStore, options: ExpireOptions): Pr
 }
 
 export async function removeEntries(names: NameStore, entries: readonly ReflogEntry[]): Promise<void> {
-  // Another process may have removed one already: that is the same outcome.
-  for (const e of entries) await names.compareAndSwap(e.name, e.commit, undefined).catch(() => undefined);
+  for (const e of entries) {
+    await names.compareAndSwap(e.name, e.commit, undefined).catch((err: unknown) => {
+      // Another process removed it already: the same outcome. Any other failure stops the
+      // collection before its sweep (the entry still names its commit).
+      if ((err as { code?: string }).code !== 'ERR_CONFLICT') throw err;
+    });
+  }
 }
 
 /** The commit `branch@{n}` names: n moves back from the newest entry (0: the newest). */

@@ -28,11 +28,15 @@ async function expectedRetained(repo: Repo, keepLast: number | undefined): Promi
   for await (const [, head] of repo.names.list(BRANCH)) tips.push(head);
   for await (const [, h] of repo.names.list('refs/tags/')) tips.push(h);
   const walks: [Hash, number][] = tips.map((h) => [h, keepLast ?? Infinity]);
-  // Reflog entries: under keepLast N, each branch's newest N moves keep their own commit; else
-  // every move keeps its whole history (nothing here is old enough to expire).
+  // Reflog entries: under keepLast N, each branch's newest N moves are kept, the newest with N
+  // commits of history, the others their own commit; else every move keeps its whole history
+  // (nothing here is old enough to expire).
   const moves = new Map<string, Hash[]>();
   for (const e of await repo.reflog()) moves.set(e.branch, [...(moves.get(e.branch) ?? []), e.commit]);
-  for (const list of moves.values()) for (const h of list.slice(-(keepLast ?? list.length))) walks.push([h, keepLast === undefined ? Infinity : 1]);
+  for (const list of moves.values()) {
+    const kept = list.slice(-(keepLast ?? list.length));
+    kept.forEach((h, i) => walks.push([h, keepLast === undefined ? Infinity : i === kept.length - 1 ? keepLast : 1]));
+  }
   for (const [head, depth] of walks) {
     let h: Hash | undefined = head;
     for (let n = 0; h !== undefined && n < depth; n++) {

@@ -2,7 +2,7 @@
 // script (atomic on the master owning the key), with a bounded reflog updated in the same script.
 import { Cluster } from 'ioredis';
 import { HASH_BYTES, InvalidArgumentError, bytesToHex, compareBytes, type Hash } from '@cafs/kv';
-import { ConflictError, type NameStore } from '@cafs/repo';
+import { ConflictError, REFLOG_PREFIX, type NameStore } from '@cafs/repo';
 import { RedisConnection, withDeadline, type RedisConnectOptions } from './connection.js';
 import { checkPrefix, globEscape } from './blob-store.js';
 import { toStoreError } from './errors.js';
@@ -105,7 +105,8 @@ export class RedisNameStore implements NameStore {
         next === undefined ? '0' : '1',
         buf(next),
         `${expect === undefined ? '-' : bytesToHex(expect)} ${next === undefined ? '-' : bytesToHex(next)}`,
-        String(this.reflogLength),
+        // The repository's own reflog names (refs/logs/...) are history already: no log of their own.
+        String(name.startsWith(REFLOG_PREFIX) ? 0 : this.reflogLength),
       ),
     );
     if (reply[0] === 1) return;

@@ -18,8 +18,9 @@ export function exportCommand(program: Command, ctx: Context): void {
       .description('write a tree into a directory; refuses to overwrite differing files unless --force')
       .option('-f, --force', 'overwrite files that differ (plain), or replace unknown entries (--atomic)')
       .option('--atomic', 'atomic projection: readers see the old tree or the new one, never a mix')
+      .option('--devices', 'make the device nodes the tree holds (as root; default: leave them out)')
       .option('--json', 'print the result as JSON')
-      .action(async (spec: string, dir: string, o: { force?: boolean; atomic?: boolean; json?: boolean }) => {
+      .action(async (spec: string, dir: string, o: { force?: boolean; atomic?: boolean; devices?: boolean; json?: boolean }) => {
         await withSpec(spec, async (repo, ref, path) => {
           let { root } = await resolveRoot(repo, ref);
           const bar = await progressBar('exporting [{bar}] {value}/{total} entries', { json: o.json });
@@ -30,12 +31,12 @@ export function exportCommand(program: Command, ctx: Context): void {
                 // Project a subtree: make it the root of a tree of its own.
                 root = await subtreeRoot(repo, root, normPath(path));
               }
-              const r = await exportAtomic(repo, root, dir, { force: o.force === true, onProgress });
+              const r = await exportAtomic(repo, root, dir, { force: o.force === true, devices: o.devices === true, onProgress });
               bar.stop(); // before printing
               if (o.json) json({ ...r, root: hex(root) });
               else out(r.changed ? `updated ${dir}: ${r.added} added, ${r.modified} changed, ${r.removed} removed` : `${dir} is up to date (nothing changed)`);
             } else {
-              const r = await exportPlain(repo, root, normPath(path), dir, { force: o.force === true, onProgress });
+              const r = await exportPlain(repo, root, normPath(path), dir, { force: o.force === true, devices: o.devices === true, onProgress });
               bar.stop(); // before printing
               if (o.json) json({ ...r, root: hex(root), changed: r.written > 0 });
               else out(`exported ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks to ${dir} (${r.written} written)`);

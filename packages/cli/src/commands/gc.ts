@@ -4,6 +4,8 @@ import { RepoError, type GcProgress } from '@cafs/repo';
 import { compactStore, dirSize } from '../compact.js';
 import { progressBar } from '../progress.js';
 import { repoPath } from '../repo-open.js';
+import { HeldNameStore } from '../holder.js';
+import { CliError } from '../errors.js';
 import { out, json, example, type Context } from './shared.js';
 
 /** `--verbose`: one line on stderr when a phase ends (the cut is recorded; marking or a sweep is done). */
@@ -50,6 +52,11 @@ export function gcCommand(program: Command, ctx: Context): void {
       .option('--json', 'print the report as JSON')
       .action(async (o: { full?: boolean; keepLast?: string; keepNewerThan?: string; reflogExpire?: string; verbose?: boolean; dryRun?: boolean; json?: boolean }) => {
         await withRepo(async (repo) => {
+          // Through another process's socket the store cannot be listed or swept: refuse before
+          // anything (a cut, an expired reflog entry) changes.
+          if (repo.names instanceof HeldNameStore) {
+            throw new CliError('gc needs the repository itself: stop the cafs process holding it (cafs serve or cafs mount), then run gc');
+          }
           const keepLast = o.keepLast === undefined ? undefined : Number(o.keepLast);
           if (keepLast !== undefined && !(Number.isSafeInteger(keepLast) && keepLast >= 1)) {
             throw new RepoError('EINVAL', `--keep-last takes a whole number of commits, at least 1 (got ${JSON.stringify(o.keepLast)})`);

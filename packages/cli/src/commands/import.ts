@@ -39,10 +39,10 @@ export function importCommand(program: Command, ctx: Context): void {
           const commit = same && !o.allowEmpty ? parent! : await repo.commit(o.branch, r.root, o.message ?? `import ${dir}`, { expect: parent });
           if (o.json) return json({ branch: o.branch, commit: hex(commit), root: hex(r.root), files: r.files, dirs: r.dirs, symlinks: r.symlinks, bytes: r.bytes, changed: !same, skipped: r.skipped, reread: r.reread });
           if (o.verbose) {
-            for (const s of r.skipped) process.stderr.write(`skipped ${s.path} (${s.reason} while importing)\n`);
+            for (const s of r.skipped) process.stderr.write(`skipped ${s.path} (${s.reason === 'busy' ? 'it changed on every read' : 'it vanished while importing'})\n`);
             for (const p of r.reread) process.stderr.write(`read again ${p} (it changed while being read)\n`);
           } else if (r.skipped.length > 0 || r.reread.length > 0) {
-            process.stderr.write(`${r.skipped.length} entries vanished while importing and were left out, ${r.reread.length} files were read again (-v names them)\n`);
+            process.stderr.write(`${r.skipped.length} entries vanished or kept changing while importing and were left out, ${r.reread.length} files were read again (-v names them)\n`);
           }
           out(`${o.branch} ${hex(commit).slice(0, 12)}: ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks, ${r.bytes} bytes${same ? ' (no changes)' : ''}\nroot ${hex(r.root)}`);
         });

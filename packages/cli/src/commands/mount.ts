@@ -63,14 +63,22 @@ export function mountCommand(program: Command, ctx: Context): void {
         const rw = isBranch && !o.ro;
         // Named before mounting: this process must not stat its own mount synchronously.
         const socket = rw ? controlSocket(target) : undefined;
-        const m =
-          rw
-            ? await mount({ repo, branch: ref }, target, { allowOther: o.allowOther, commits, gc: keepLast === undefined ? undefined : { keepLast, everyRoots } })
-            : await mount((await repo.resolve(ref)).root, target, { repo, allowOther: o.allowOther });
-        const control = socket === undefined ? undefined : await serveControl(m, socket);
         // Other cafs commands reach the repository through this process while it is mounted
-        // (log, cat, import, branch...); the mounted branch cannot be deleted meanwhile.
-        const holder = globals().memory || globals().store !== undefined ? undefined : await holdIfOwner(repo, repoPath(globals().repo), { inUse: rw ? [ref] : [], holder: 'cafs mount' });
+        // (log, cat, import, branch...); the mounted branch cannot be deleted meanwhile. Started
+        // before mounting (finding the repository stats paths, maybe through the mount itself),
+        // and not beside the mount's own gc (--keep-last), which could not see their writes.
+        const holder =
+          globals().memory || globals().store !== undefined || keepLast !== undefined
+            ? undefined
+            : await holdIfOwner(repo, repoPath(globals().repo), { inUse: rw ? [ref] : [], holder: 'cafs mount' });
+        const m = await (rw
+          ? mount({ repo, branch: ref }, target, { allowOther: o.allowOther, commits, gc: keepLast === undefined ? undefined : { keepLast, everyRoots } })
+          : mount((await repo.resolve(ref)).root, target, { repo, allowOther: o.allowOther })
+        ).catch(async (err: unknown) => {
+          await holder?.close();
+          throw err;
+        });
+        const control = socket === undefined ? undefined : await serveControl(m, socket);
         const mode = rw ? `read/write on branch ${ref}, ${o.commitEachChange ? 'a commit per change' : `committed after ${quietS} s without changes`}` : 'read-only';
         if (o.json) json({ mountpoint: target, root: hex(m.root), mode });
         else out(`mounted ${hex(m.root)} at ${target} (${mode}); Ctrl-C or \`fusermount -u ${target}\` to unmount`);

@@ -30,21 +30,21 @@ export function reflogCommand(program: Command, ctx: Context): void {
               return { e, at: `${e.branch}@{${n}}` };
             })
             .slice(0, limit);
-          const described = await Promise.all(
-            rows.map(async ({ e, at }) => {
-              const c = await repo.readCommitIfKept(e.commit);
-              return {
-                ref: at,
-                branch: e.branch,
-                kind: e.kind,
-                commit: hex(e.commit),
-                time: new Date(Number(e.timeNs / 1_000_000n)).toISOString(),
-                message: c === undefined ? undefined : c.message.split('\n')[0]!,
-              };
-            }),
-          );
+          // One at a time: through a holder's socket, thousands of reads at once would flood it.
+          const described: { ref: string; branch: string; kind: ReflogEntry['kind']; commit: string; time: string; message: string | undefined }[] = [];
+          for (const { e, at } of rows) {
+            const c = await repo.readCommitIfKept(e.commit);
+            described.push({
+              ref: at,
+              branch: e.branch,
+              kind: e.kind,
+              commit: hex(e.commit),
+              time: new Date(Number(e.timeNs / 1_000_000n)).toISOString(),
+              message: c === undefined ? undefined : c.message.split('\n')[0]!,
+            });
+          }
           if (o.json) return json(described);
-          if (described.length === 0) out(branch === undefined ? 'no branch has moved yet' : `no moves of ${branch} are recorded`);
+          if (all.length === 0) out(branch === undefined ? 'no branch has moved yet' : `no moves of ${branch} are recorded`);
           for (const d of described) {
             out(`${d.commit.slice(0, 12)} ${d.ref.padEnd(12)} ${d.time} ${VERB[d.kind]}: ${d.message === undefined ? '(commit collected)' : d.message}`);
           }

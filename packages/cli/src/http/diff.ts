@@ -13,6 +13,8 @@ export async function serveDiff(req: IncomingMessage, res: ServerResponse, repo:
   if (!m) throw new HttpError(400, 'use /diff/<a>..<b>');
   const { limit, after } = pageParams(query);
   if (after !== undefined && !after.startsWith('/')) throw new HttpError(400, 'after is a path (the previous page\'s next)');
+  // The reflog names old and deleted heads: not something a server shows.
+  if (m[1]!.includes('@{') || m[2]!.includes('@{')) throw new HttpError(400, 'reflog refs (name@{N}) are not served');
   const a = await repo.resolve(m[1]!);
   const b = await repo.resolve(m[2]!);
   const etag = `"${createHash('sha256')
