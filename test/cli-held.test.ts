@@ -44,6 +44,8 @@ describe('a repository in use by cafs serve', () => {
       expect(await (await fetch(`${base}/b/main/index.html`)).text()).toBe('<p>while serving</p>');
       const gc = await run(process.execPath, [BIN, 'gc', '--repo', repoDir]).catch((e: { stderr: string }) => e);
       expect((gc as { stderr: string }).stderr).toMatch(/stop the cafs process holding it/);
+      // Refused before anything changed: the reflog (which a gc expires) is all there.
+      expect(await ok('reflog', '--repo', repoDir)).toMatch(/preview@\{0\} .* created: published while serving/);
     } finally {
       server.kill('SIGTERM');
     }
