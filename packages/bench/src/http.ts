@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { CAFS, cafs, mark, othersSince, startServer, stopServer } from './cli.js';
 import { runLoad, prng, type LoadResult, type Target } from './http-load.js';
 import { LARGE_SIZE, LIST_ENTRIES, PEER_HTTP_SERVER, makeDataSet, type DataSet } from './http-peer.js';
-import { BusyMeter, UsageError, fmt, formatGrid, loadAverage, median, progress } from './table.js';
+import { BusyMeter, UsageError, fmt, intArg, formatGrid, loadAverage, median, progress } from './table.js';
 
 export interface HttpBenchConfig {
   /** Seconds of recorded load per server per scenario and round. */
@@ -51,11 +51,7 @@ function parseHttpArgs(args: readonly string[]): HttpBenchConfig {
   const cfg = { ...DEFAULT_HTTP_CONFIG };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const num = (min: number): number => {
-      const v = Number(args[++i]);
-      if (!Number.isInteger(v) || v < min) throw new UsageError(`${a} needs an integer >= ${min}`);
-      return v;
-    };
+    const num = (min: number): number => intArg(a, args[++i], min);
     if (a === '--seconds') cfg.seconds = num(1);
     else if (a === '--connections') cfg.connections = num(1);
     else if (a === '--large-connections') cfg.largeConnections = num(1);

@@ -4,6 +4,7 @@ import * as kvModule from '@cafs/kv';
 import { MemoryBlobStore, Tree, compareBytes, equalBytes, type Edit, type Hash } from '@cafs/kv';
 import { LevelPeer, pack } from './kv-level-peer.js';
 import { UsageError, fmt, formatTable, gc, interleaved, loadAverage, median, progress, timeMs, type Row, BusyMeter, type SelfTimed } from './table.js';
+import { Prng } from './prng.js';
 
 const KEY_BYTES = 32;
 const VALUE_BYTES = 64;
@@ -35,51 +36,6 @@ export const DEFAULT_KV_CONFIG: KvConfig = {
 
 // ---- deterministic data ----
 
-/** sfc32, seeded through splitmix32: small, fast and the same stream on every machine. */
-class Prng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
-  constructor(seed: number) {
-    let s = seed >>> 0;
-    const splitmix = (): number => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = splitmix();
-    this.b = splitmix();
-    this.c = splitmix();
-    this.d = splitmix();
-    for (let i = 0; i < 12; i++) this.next();
-  }
-
-  next(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-
-  /** An integer in [0, n). */
-  below(n: number): number {
-    return Math.floor((this.next() / 2 ** 32) * n);
-  }
-
-  /** `len` random bytes (len a multiple of 4). */
-  bytes(len: number): Uint8Array {
-    const words = new Uint32Array(len >> 2);
-    for (let i = 0; i < words.length; i++) words[i] = this.next();
-    return new Uint8Array(words.buffer);
-  }
-}
 
 /** N entries with distinct random keys, stored sorted in two flat buffers. */
 class DataSet {

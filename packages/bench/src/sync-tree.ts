@@ -2,57 +2,14 @@
 // the big tree of 1 MiB files the lazy mount reads from.
 import * as nfs from 'node:fs/promises';
 import path from 'node:path';
+import { Prng } from './prng.js';
 
-/** sfc32: a small, fast, deterministic PRNG; `next()` is uniform in [0, 1). */
-export class Prng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d = 1;
-
-  constructor(seed: number) {
-    this.a = 0x9e3779b9;
-    this.b = 0x243f6a88;
-    this.c = seed >>> 0;
-    for (let i = 0; i < 12; i++) this.u32();
-  }
-
-  u32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-
-  next(): number {
-    return this.u32() / 2 ** 32;
-  }
-
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  /** Log-uniform in [lo, hi]: many small values, a few large ones, as file sizes are. */
-  logUniform(lo: number, hi: number): number {
-    return Math.round(lo * Math.exp(this.next() * Math.log(hi / lo)));
-  }
-
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe((n + 3) & ~3);
-    const w = new Uint32Array(b.buffer, b.byteOffset, b.length / 4);
-    for (let i = 0; i < w.length; i++) w[i] = this.u32();
-    return b.subarray(0, n);
-  }
-}
 
 const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'su', 'ta', 'ri', 'po', 'de', 'fu', 'gan', 'ber', 'tor', 'vel', 'qui', 'zen'];
 const vocabulary = ((): string[] => {
   const r = new Prng(7);
   const words = ['const', 'return', 'function', 'import', 'export', 'if', 'else', '=', '{', '}', '(', ')', ';', '=>'];
-  while (words.length < 600) words.push(Array.from({ length: 1 + r.int(3) }, () => SYLLABLES[r.int(SYLLABLES.length)]!).join(''));
+  while (words.length < 600) words.push(Array.from({ length: 1 + r.below(3) }, () => SYLLABLES[r.below(SYLLABLES.length)]!).join(''));
   return words;
 })();
 
@@ -62,7 +19,7 @@ export function text(r: Prng, size: number): Buffer {
   let n = 0;
   let line = 0;
   while (n < size) {
-    const w = line > 60 + r.int(30) ? '\n' : (line === 0 ? '' : ' ') + vocabulary[r.int(vocabulary.length)]!;
+    const w = line > 60 + r.below(30) ? '\n' : (line === 0 ? '' : ' ') + vocabulary[r.below(vocabulary.length)]!;
     line = w === '\n' ? 0 : line + w.length;
     parts.push(w);
     n += w.length;
@@ -100,7 +57,7 @@ export async function generateTree(dir: string, n: number): Promise<Generated> {
   const made = new Set<string>();
   for (let i = 0; i < n; i++) {
     const binary = r.next() < 0.01;
-    const rel = filePath(i, n, binary ? BINARY_EXT[r.int(BINARY_EXT.length)]! : TEXT_EXT[r.int(TEXT_EXT.length)]!);
+    const rel = filePath(i, n, binary ? BINARY_EXT[r.below(BINARY_EXT.length)]! : TEXT_EXT[r.below(TEXT_EXT.length)]!);
     const data = binary ? r.bytes(r.logUniform(64 * 1024, 1024 * 1024)) : text(r, r.logUniform(100, 8192));
     const parent = path.dirname(rel);
     if (!made.has(parent)) {
@@ -133,7 +90,7 @@ export async function smallFiles(dir: string, maxBytes: number): Promise<string[
 export async function changeFiles(dir: string, candidates: readonly string[], count: number, seed: number): Promise<string[]> {
   const r = new Prng(1000 + seed);
   const chosen = new Set<string>();
-  while (chosen.size < Math.min(count, candidates.length)) chosen.add(candidates[r.int(candidates.length)]!);
+  while (chosen.size < Math.min(count, candidates.length)) chosen.add(candidates[r.below(candidates.length)]!);
   for (const rel of chosen) {
     const file = path.join(dir, rel);
     const size = (await nfs.stat(file)).size;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CAFS, mark, othersSince, startServer, stopServer } from './cli.js';
 import { changeFiles, generateBigTree, generateTree, smallFiles } from './sync-tree.js';
-import { UsageError, fmt, formatTable, loadAverage, median, progress, type Row } from './table.js';
+import { UsageError, fmt, intArg, formatTable, loadAverage, median, progress, type Row } from './table.js';
 
 const CHANGES = 10;
 
@@ -28,11 +28,7 @@ function parseArgs(args: readonly string[]): Config {
   const cfg: Config = { files: 100_000, tree: undefined, rounds: 3, mountMib: 1024 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const num = (min: number): number => {
-      const v = Number(args[++i]);
-      if (!Number.isInteger(v) || v < min) throw new UsageError(`${a} needs an integer >= ${min}`);
-      return v;
-    };
+    const num = (min: number): number => intArg(a, args[++i], min);
     if (a === '--files') cfg.files = num(100);
     else if (a === '--rounds') cfg.rounds = num(1);
     else if (a === '--mount-mib') cfg.mountMib = num(0);

@@ -211,3 +211,10 @@ export function formatGrid(columns: readonly { title: string; right?: boolean }[
   const sep = `|${widths.map((w, i) => (columns[i]!.right ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(columns.map((c) => c.title)), sep, ...cells.map(line)].join('\n');
 }
+
+/** The integer value of option `flag` (at least `min`), for the suites' option parsers. */
+export function intArg(flag: string, text: string | undefined, min: number): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`${flag} needs an integer >= ${min}`);
+  return v;
+}
