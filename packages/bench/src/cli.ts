@@ -12,6 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { UsageError, cpuMark, fmt, formatTable, interleaved, loadAverage, median, progress, type Row } from './table.js';
+import { exec } from './child.js';
 
 const WORKSPACE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CAFS = path.join(WORKSPACE, 'packages/cli/dist/main.js');
@@ -63,19 +64,8 @@ function parseCliArgs(args: readonly string[]): CliBenchConfig {
 // ---- child processes ----
 
 /** Runs a command to completion; rejects with its stderr on a non-zero exit. Resolves to stdout. */
-export function run(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code ?? signal}: ${err.trim() || out.trim()}`));
-    });
-  });
+export async function run(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<string> {
+  return (await exec(cmd, args, opts)).out;
 }
 
 export const cafs = (...args: string[]): Promise<string> => run(process.execPath, [CAFS, ...args]);

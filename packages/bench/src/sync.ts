@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { CAFS, mark, othersSince, startServer, stopServer } from './cli.js';
 import { changeFiles, generateBigTree, generateTree, smallFiles } from './sync-tree.js';
 import { UsageError, fmt, intArg, formatTable, loadAverage, median, progress, type Row } from './table.js';
+import { exec as execChild, type Ran } from './child.js';
 
 const CHANGES = 10;
 
@@ -43,34 +44,10 @@ function parseArgs(args: readonly string[]): Config {
 
 // ---- child processes ----
 
-interface Ran {
-  out: string;
-  err: string;
-  /** Wall time from spawn to exit. */
-  ms: number;
-}
-
 /** Commands exec() is running, for the signal handler to stop. */
 const running = new Set<ChildProcess>();
 
-function exec(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(child);
-    child.on('exit', () => running.delete(child));
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const ms = performance.now() - t0;
-      if (code === 0) resolve({ out, err, ms });
-      else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code ?? signal}: ${err.trim() || out.trim()}`));
-    });
-  });
-}
+const exec = (cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> => execChild(cmd, args, { ...opts, running });
 
 const cafs = (args: readonly string[], cwd?: string): Promise<Ran> => exec(process.execPath, [CAFS, ...args], { cwd });
 
