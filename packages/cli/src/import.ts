@@ -27,6 +27,9 @@ export interface ImportResult {
   reread: string[];
 }
 
+/** Files up to this size are read whole (and ahead); larger ones are streamed. */
+const SMALL_FILE = 1 << 20;
+
 /** A file changing on every read this often is left out (reason 'busy') rather than recorded torn. */
 const MAX_READS = 5;
 
@@ -159,7 +162,6 @@ async function writeStable(
   }
 }
 
-const SMALL_FILE = 1 << 20;
 
 /** Builds the root of `dir`'s tree (not committed). */
 export async function importDirectory(repo: Repo, dir: string, options: ImportOptions = {}): Promise<ImportResult> {
@@ -187,14 +189,13 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
   const dirs: Entry[] = [];
   let done = 0;
   // Read small files ahead (up to 16 at a time) while the batch digests the current one.
-  const SMALL = SMALL_FILE;
   const ahead = new Map<number, Promise<Buffer>>();
   let nextRead = 0;
   const readAhead = (from: number): void => {
     if (nextRead < from) nextRead = from;
     while (nextRead < entries.length && ahead.size < 16) {
       const e = entries[nextRead]!;
-      if (e.kind === 'file' && e.size <= SMALL) {
+      if (e.kind === 'file' && e.size <= SMALL_FILE) {
         const p = readFile(e.abs);
         p.catch(() => undefined);
         ahead.set(nextRead, p);

@@ -3,7 +3,7 @@
 // `main@{1}`). An entry is the name `refs/logs/<branch>:<20-digit ns>:<kind>` holding the commit
 // the branch held after the move (for a deletion: the one it held before). Entries keep their
 // commit and its history through gc until they expire (gc's `reflogExpireMs`, default 30 days).
-import type { Hash } from '@cafs/kv';
+import { equalBytes, type Hash } from '@cafs/kv';
 import type { NameStore } from './names.js';
 import { BRANCH_PREFIX, REFLOG_PREFIX } from './ref-names.js';
 
@@ -62,7 +62,9 @@ export class LoggedNameStore implements NameStore {
    */
   async compareAndSwap(name: string, expect: Hash | undefined, next: Hash | undefined): Promise<void> {
     const commit = next ?? expect;
-    if (!name.startsWith(BRANCH_PREFIX) || commit === undefined) return this.inner.compareAndSwap(name, expect, next);
+    // Not a branch, or not a move (the same commit again): nothing to record.
+    const still = expect !== undefined && next !== undefined && equalBytes(expect, next);
+    if (!name.startsWith(BRANCH_PREFIX) || commit === undefined || still) return this.inner.compareAndSwap(name, expect, next);
     const branch = name.slice(BRANCH_PREFIX.length);
     const kind: ReflogKind = next === undefined ? 'delete' : expect === undefined ? 'create' : 'update';
     const entry = await this.writeEntry(branch, kind, commit);

@@ -106,6 +106,13 @@ interface MountCliOptions {
   writable?: boolean;
 }
 
+/** `--cache-size` in bytes (a URL mount's cache of fetched blobs). */
+function cacheBytesOf(o: MountCliOptions): number {
+  const mib = Number(o.cacheSize);
+  if (!(Number.isFinite(mib) && mib >= 1)) throw new CliError(`--cache-size takes a number of MiB, at least 1 (got ${JSON.stringify(o.cacheSize)})`);
+  return mib * 1024 * 1024;
+}
+
 /**
  * A remote branch mounted read/write: reads fetch blobs as they are needed (as a read-only URL
  * mount), writes and commits stay in this process (an overlay over the remote), and `cafs push
@@ -113,9 +120,7 @@ interface MountCliOptions {
  */
 async function mountUrlWritable(url: string, dir: string, o: MountCliOptions, commits: CommitPolicy): Promise<void> {
   const { mount } = await import('@cafs/fuse');
-  const cacheMiB = Number(o.cacheSize);
-  if (!(Number.isFinite(cacheMiB) && cacheMiB >= 1)) throw new CliError(`--cache-size takes a number of MiB, at least 1 (got ${JSON.stringify(o.cacheSize)})`);
-  const u = await openUrlRef(url, { cacheBytes: cacheMiB * 1024 * 1024 });
+  const u = await openUrlRef(url, { cacheBytes: cacheBytesOf(o) });
   if (u.parsed.kind !== 'b') throw new CliError('--writable needs a branch URL: http://host:port/b/<branch>');
   if (u.path !== '/') throw new CliError('a URL mount takes a whole tree: .../b/<branch>');
   const branch = u.parsed.name;
@@ -163,11 +168,10 @@ async function mountUrlWritable(url: string, dir: string, o: MountCliOptions, co
 /** A remote root or branch mounted read-only without copying: blobs arrive as reads need them. */
 async function mountUrl(url: string, dir: string, o: MountCliOptions): Promise<void> {
   const { mount } = await import('@cafs/fuse');
-  const cacheMiB = Number(o.cacheSize);
+  const cacheBytes = cacheBytesOf(o);
   const pollS = Number(o.poll);
-  if (!(Number.isFinite(cacheMiB) && cacheMiB >= 1)) throw new CliError(`--cache-size takes a number of MiB, at least 1 (got ${JSON.stringify(o.cacheSize)})`);
   if (!(Number.isFinite(pollS) && pollS > 0)) throw new CliError(`--poll takes a number of seconds above 0 (got ${JSON.stringify(o.poll)})`);
-  const u = await openUrlRef(url, { cacheBytes: cacheMiB * 1024 * 1024 });
+  const u = await openUrlRef(url, { cacheBytes });
   if (u.path !== '/') throw new CliError('a URL mount takes a whole tree: .../r/<root> or .../b/<branch>');
   const target = resolvePath(dir);
   const following = u.parsed.kind === 'b';
