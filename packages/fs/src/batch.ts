@@ -5,13 +5,17 @@ import { FileReader } from './data/file-reader.js';
 import { streamRange } from './data/file-stream.js';
 import { rewrite, readRange, writeNew, extentsFrom, extentBytes, type BlobCache } from './data/file-data.js';
 import { FsError } from './errors.js';
-import { MAX_TIME_NS, MIN_TIME_NS, SPECIAL_TYPES, decodeInfo, encodeInfo, infoType, sortXattrs, type FileType, type Info, type SpecialType } from './info.js';
+import { MAX_TIME_NS, MIN_TIME_NS, SPECIAL_TYPES, decodeInfo, encodeInfo, infoType, isLinkRecord, sortXattrs, type FileType, type Info, type SpecialType } from './info.js';
 import { childKey, extentRange, infoKey, prefixEnd, ROOT_KEY } from './keys.js';
 import { valueAt, type KvReader } from './kv-view.js';
 import { Txn } from './kv-view.js';
 import { NAME_MAX, pathBytes, showPath, type PathLike } from './path.js';
 import { parentKeyEnd, plainInfoKey, readInfo, resolve, type Resolved } from './resolve.js';
 import { Stats } from './stats.js';
+import { link, moveOrCopy, removeName, removePath } from './name-ops.js';
+import { TxnOps, type FsContext } from './txn-ops.js';
+
+export type { FsContext };
 
 /** Largest file size: 2^63 - 1 bytes. */
 export const MAX_FILE_SIZE = 2n ** 63n - 1n;
@@ -21,14 +25,6 @@ export const XATTR_VALUE_MAX = 65536;
 export type Data = Uint8Array | string | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 export type Time = Date | number | bigint;
 
-export interface FsContext {
-  tree: Tree;
-  blobs: BlobCache;
-  /** Current time in nanoseconds. */
-  now(): bigint;
-  uid: number;
-  gid: number;
-}
 
 export interface DirEntry {
   name: string;
@@ -147,8 +143,8 @@ export class FsReader {
     if (key !== undefined) {
       const value = await valueAt(this.kv, key);
       if (value !== undefined) {
-        const info = decodeInfo(value);
-        if (!(follow && info.type === 'symlink')) return new Stats(info);
+        const info = isLinkRecord(value) ? undefined : decodeInfo(value);
+        if (info !== undefined && !(follow && info.type === 'symlink')) return new Stats(info, key);
       } else {
         const end = parentKeyEnd(key);
         const missing = end === 1 || (await this.isDirectoryKey(key.subarray(0, end)));
@@ -159,7 +155,8 @@ export class FsReader {
       }
     }
     try {
-      return new Stats((await this.existing(path, syscall, follow)).info);
+      const r = await this.existing(path, syscall, follow);
+      return new Stats(r.info, r.key);
     } catch (err) {
       if (!throwIfNoEntry && err instanceof FsError && err.code === 'ENOENT') return undefined;
       throw err;
@@ -213,7 +210,8 @@ export class FsReader {
       for await (const e of this.kv.entries(from === undefined ? { gt: dir.key, lt: end } : { gte: from, lt: end })) {
         const name = nameOf(e.key, dir.key);
         childInfoKey = childKey(dir.key, name);
-        const info = compareBytes(e.key, childInfoKey) === 0 ? decodeInfo(e.value) : undefined;
+        const own = compareBytes(e.key, childInfoKey) === 0;
+        const info = !own ? undefined : isLinkRecord(e.value) ? await readInfo(this.kv, childInfoKey) : decodeInfo(e.value);
         found = { name: decoder.decode(name), nameBytes: name.slice(), type: info?.type ?? 'directory', size: info?.size ?? 0n };
         break;
       }
@@ -277,6 +275,7 @@ export class FsReader {
 /** Mutating operations inside one transaction. Operations run one at a time, in call order. */
 export class Batch extends FsReader {
   readonly txn: Txn;
+  private readonly ops: TxnOps;
   private queue: Promise<unknown> = Promise.resolve();
   private flushed = false;
 
@@ -284,6 +283,7 @@ export class Batch extends FsReader {
     const txn = root instanceof Txn ? root : new Txn(ctx.tree, root);
     super(ctx, txn);
     this.txn = txn;
+    this.ops = new TxnOps(ctx, txn);
   }
 
   /**
@@ -309,42 +309,6 @@ export class Batch extends FsReader {
       this.flushed = true;
       return this.txn.flush(options);
     });
-  }
-
-  private put(key: Uint8Array, info: Info): void {
-    this.txn.put(key, encodeInfo(info));
-  }
-
-  private newInfo(type: FileType, mode: number, mtime?: bigint): Info {
-    const now = this.ctx.now();
-    return { type, mode, uid: this.ctx.uid, gid: this.ctx.gid, mtimeNs: mtime ?? now, ctimeNs: now, size: 0n, allocated: 0n, target: undefined, xattrs: [] };
-  }
-
-  /** A directory's entries changed: its mtime and ctime move to now. */
-  private async touchDir(key: Uint8Array): Promise<void> {
-    const info = await readInfo(this.txn, key);
-    if (info === undefined) return;
-    const now = this.ctx.now();
-    this.put(key, { ...info, mtimeNs: now, ctimeNs: now });
-  }
-
-  private async isEmptyDir(key: Uint8Array): Promise<boolean> {
-    for await (const _ of this.txn.entries({ gt: key, lt: prefixEnd(key) })) return false;
-    return true;
-  }
-
-  /** Removes a file's extents, one key at a time (no range tombstones for the common case). */
-  private async dropExtents(key: Uint8Array): Promise<void> {
-    const keys: Uint8Array[] = [];
-    for await (const e of this.txn.entries(extentRange(key))) keys.push(e.key);
-    for (const k of keys) this.txn.del(k);
-  }
-
-  private async newEntryParent(r: Resolved, syscall: string, path: PathLike): Promise<void> {
-    if (r.names.length === 0) throw new FsError('EEXIST', syscall, showPath(path));
-    const parent = await readInfo(this.txn, r.parentKey);
-    if (parent === undefined) throw new FsError('ENOENT', syscall, showPath(path));
-    if (parent.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
   }
 
   mkdir(path: PathLike, options: { recursive?: boolean; mode?: number } = {}): Promise<void> {
@@ -378,9 +342,9 @@ export class Batch extends FsReader {
   }
 
   private async createDir(r: Resolved, mode: number, path: PathLike): Promise<void> {
-    await this.newEntryParent(r, 'mkdir', path);
-    this.put(r.key, this.newInfo('directory', mode));
-    await this.touchDir(r.parentKey);
+    await this.ops.newEntryParent(r, 'mkdir', path);
+    this.ops.put(r.key, this.ops.newInfo('directory', mode));
+    await this.ops.touchDir(r.parentKey);
   }
 
   writeFile(path: PathLike, data: Data, options: WriteFileOptions = {}): Promise<void> {
@@ -393,18 +357,18 @@ export class Batch extends FsReader {
       if (r.info !== undefined) {
         if (flag === 'wx') throw new FsError('EEXIST', 'open', showPath(path));
         if (r.info.type === 'directory') throw new FsError('EISDIR', 'open', showPath(path));
-        await this.dropExtents(r.key);
+        await this.ops.dropExtents(r.key);
         info = r.info;
       } else {
-        await this.newEntryParent(r, 'open', path);
-        info = this.newInfo('file', checkMode(options.mode ?? 0o644, 'open', path));
-        await this.touchDir(r.parentKey);
+        await this.ops.newEntryParent(r, 'open', path);
+        info = this.ops.newInfo('file', checkMode(options.mode ?? 0o644, 'open', path));
+        await this.ops.touchDir(r.parentKey);
       }
       // An empty file (every create through a mount starts as one) has no extents to write.
       const empty = data === '' || (data instanceof Uint8Array && data.length === 0);
       const { size, allocated } = empty ? { size: 0n, allocated: 0n } : await writeNew(this.txn, this.ctx.blobs, r.key, toPieces(data), options.signal);
       const now = this.ctx.now();
-      this.put(r.key, { ...info, size, allocated, mtimeNs: mtime ?? now, ctimeNs: now });
+      this.ops.put(r.key, { ...info, size, allocated, mtimeNs: mtime ?? now, ctimeNs: now });
     });
   }
 
@@ -415,9 +379,9 @@ export class Batch extends FsReader {
   private async appendUnlocked(path: PathLike, data: Data): Promise<void> {
     const r = await resolve(this.txn, path, 'open', true);
     if (r.info === undefined) {
-      await this.newEntryParent(r, 'open', path);
-      this.put(r.key, this.newInfo('file', 0o644));
-      await this.touchDir(r.parentKey);
+      await this.ops.newEntryParent(r, 'open', path);
+      this.ops.put(r.key, this.ops.newInfo('file', 0o644));
+      await this.ops.touchDir(r.parentKey);
     } else if (r.info.type === 'directory') {
       throw new FsError('EISDIR', 'open', showPath(path));
     }
@@ -451,7 +415,7 @@ export class Batch extends FsReader {
     const newSize = end > info.size ? end : info.size;
     const { allocatedDelta } = await rewrite(this.txn, this.ctx.blobs, key, info.size, newSize, { offset: at, bytes });
     const now = this.ctx.now();
-    this.put(key, { ...info, size: newSize, allocated: info.allocated + allocatedDelta, mtimeNs: now, ctimeNs: now });
+    this.ops.put(key, { ...info, size: newSize, allocated: info.allocated + allocatedDelta, mtimeNs: now, ctimeNs: now });
   }
 
   truncate(path: PathLike, length: number | bigint = 0): Promise<void> {
@@ -462,11 +426,11 @@ export class Batch extends FsReader {
       if (r.info.type !== 'file') throw new FsError('EINVAL', 'truncate', showPath(path), `a ${r.info.type} holds no data`);
       const now = this.ctx.now();
       if (size === r.info.size) {
-        this.put(r.key, { ...r.info, mtimeNs: now, ctimeNs: now });
+        this.ops.put(r.key, { ...r.info, mtimeNs: now, ctimeNs: now });
         return;
       }
       const { allocatedDelta } = await rewrite(this.txn, this.ctx.blobs, r.key, r.info.size, size, undefined);
-      this.put(r.key, { ...r.info, size, allocated: r.info.allocated + allocatedDelta, mtimeNs: now, ctimeNs: now });
+      this.ops.put(r.key, { ...r.info, size, allocated: r.info.allocated + allocatedDelta, mtimeNs: now, ctimeNs: now });
     });
   }
 
@@ -474,10 +438,14 @@ export class Batch extends FsReader {
     return this.serial(async () => {
       const r = await this.existing(path, 'unlink', false);
       if (r.info.type === 'directory') throw new FsError('EISDIR', 'unlink', showPath(path));
-      this.txn.del(r.key);
-      if (r.info.type === 'file') await this.dropExtents(r.key);
-      await this.touchDir(r.parentKey);
+      await removeName(this.ops, r);
+      await this.ops.touchDir(r.parentKey);
     });
+  }
+
+  /** A new name for an existing non-directory (link(2); symbolic links are not followed). */
+  link(existing: PathLike, newPath: PathLike): Promise<void> {
+    return this.serial(() => link(this.ops, existing, newPath));
   }
 
   rmdir(path: PathLike): Promise<void> {
@@ -485,95 +453,25 @@ export class Batch extends FsReader {
       const r = await this.existing(path, 'rmdir', false);
       if (r.info.type !== 'directory') throw new FsError('ENOTDIR', 'rmdir', showPath(path));
       if (r.names.length === 0) throw new FsError('EBUSY', 'rmdir', showPath(path));
-      if (!(await this.isEmptyDir(r.key))) throw new FsError('ENOTEMPTY', 'rmdir', showPath(path));
+      if (!(await this.ops.isEmptyDir(r.key))) throw new FsError('ENOTEMPTY', 'rmdir', showPath(path));
       this.txn.del(r.key);
-      await this.touchDir(r.parentKey);
+      await this.ops.touchDir(r.parentKey);
     });
   }
 
   /** Removes a file, link or (with `recursive`) a whole directory tree in one range delete. */
   rm(path: PathLike, options: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
-    return this.serial(async () => {
-      let r: Resolved;
-      try {
-        r = await resolve(this.txn, path, 'rm', false);
-      } catch (err) {
-        // As node:fs: force ignores only a missing path.
-        if (options.force && err instanceof FsError && err.code === 'ENOENT') return;
-        throw err;
-      }
-      if (r.info === undefined) {
-        if (options.force) return;
-        throw new FsError('ENOENT', 'rm', showPath(path));
-      }
-      if (r.info.type === 'directory') {
-        if (!options.recursive) throw new FsError('EISDIR', 'rm', showPath(path), 'is a directory (use recursive)');
-        if (r.names.length === 0) throw new FsError('EBUSY', 'rm', showPath(path));
-        this.txn.deleteRange(r.key, prefixEnd(r.key));
-      } else {
-        this.txn.del(r.key);
-        if (r.info.type === 'file') await this.dropExtents(r.key);
-      }
-      await this.touchDir(r.parentKey);
-    });
+    return this.serial(() => removePath(this.ops, path, options));
   }
 
   /** Moves a file or directory, replacing `to` as POSIX rename does. */
   rename(from: PathLike, to: PathLike): Promise<void> {
-    return this.serial(() => this.moveOrCopy(from, to, true, true));
+    return this.serial(() => moveOrCopy(this.ops, from, to, true, true));
   }
 
   /** Copies a file, or (with `recursive`) a directory tree; blobs are shared, no data is copied. */
   copy(from: PathLike, to: PathLike, options: { recursive?: boolean } = {}): Promise<void> {
-    return this.serial(() => this.moveOrCopy(from, to, false, options.recursive ?? false));
-  }
-
-  private async moveOrCopy(from: PathLike, to: PathLike, move: boolean, recursive: boolean): Promise<void> {
-    const syscall = move ? 'rename' : 'copyfile';
-    const src = await resolve(this.txn, from, syscall, !move);
-    if (src.info === undefined) throw new FsError('ENOENT', syscall, showPath(from), undefined, showPath(to));
-    const dst = await resolve(this.txn, to, syscall, false);
-    if (src.names.length === 0 || (move && dst.names.length === 0)) throw new FsError('EBUSY', syscall, showPath(from), undefined, showPath(to));
-    if (compareBytes(src.key, dst.key) === 0) return;
-    // As Linux: a target that is an ancestor of the source is refused before any type check.
-    if (move && src.key.length > dst.key.length && compareBytes(src.key.subarray(0, dst.key.length), dst.key) === 0) {
-      throw new FsError('ENOTEMPTY', syscall, showPath(from), undefined, showPath(to));
-    }
-    const isDir = src.info.type === 'directory';
-    if (isDir && !recursive) throw new FsError('EISDIR', syscall, showPath(from), 'is a directory (use recursive)', showPath(to));
-    if (isDir && dst.key.length > src.key.length && compareBytes(dst.key.subarray(0, src.key.length), src.key) === 0) {
-      throw new FsError('EINVAL', syscall, showPath(from), 'cannot move a directory into itself', showPath(to));
-    }
-    if (dst.info !== undefined) {
-      if (isDir) {
-        if (dst.info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(from), undefined, showPath(to));
-        if (!move) throw new FsError('EEXIST', syscall, showPath(from), undefined, showPath(to));
-        if (!(await this.isEmptyDir(dst.key))) throw new FsError('ENOTEMPTY', syscall, showPath(from), undefined, showPath(to));
-      } else if (dst.info.type === 'directory') {
-        throw new FsError('EISDIR', syscall, showPath(from), undefined, showPath(to));
-      }
-    } else {
-      await this.newEntryParent(dst, syscall, to);
-    }
-    // Gather the subtree first: writes below must not disturb the reads.
-    const moved: { suffix: Uint8Array; value: Uint8Array }[] = [];
-    for await (const e of this.txn.entries({ gte: src.key, lt: prefixEnd(src.key) })) {
-      moved.push({ suffix: e.key.subarray(src.key.length), value: e.value });
-    }
-    if (dst.info !== undefined) this.txn.deleteRange(dst.key, prefixEnd(dst.key));
-    if (move) this.txn.deleteRange(src.key, prefixEnd(src.key));
-    const now = this.ctx.now();
-    for (const m of moved) {
-      const key = new Uint8Array(dst.key.length + m.suffix.length);
-      key.set(dst.key);
-      key.set(m.suffix, dst.key.length);
-      this.txn.put(key, m.value);
-    }
-    const info = (await readInfo(this.txn, dst.key))!;
-    // A copy is a new file (as cp without -p): new times, no access time of its own.
-    this.put(dst.key, move ? { ...info, ctimeNs: now } : { ...info, mtimeNs: now, ctimeNs: now, atimeNs: undefined });
-    if (move) await this.touchDir(src.parentKey);
-    await this.touchDir(dst.parentKey);
+    return this.serial(() => moveOrCopy(this.ops, from, to, false, options.recursive ?? false));
   }
 
   symlink(target: PathLike, path: PathLike): Promise<void> {
@@ -584,9 +482,9 @@ export class Batch extends FsReader {
       if (t.includes(0)) throw new FsError('EINVAL', 'symlink', showPath(path), 'target contains a NUL byte');
       const r = await resolve(this.txn, path, 'symlink', false);
       if (r.info !== undefined) throw new FsError('EEXIST', 'symlink', showPath(target), undefined, showPath(path));
-      await this.newEntryParent(r, 'symlink', path);
-      this.put(r.key, { ...this.newInfo('symlink', 0o777), target: t.slice(), size: BigInt(t.length) });
-      await this.touchDir(r.parentKey);
+      await this.ops.newEntryParent(r, 'symlink', path);
+      this.ops.put(r.key, { ...this.ops.newInfo('symlink', 0o777), target: t.slice(), size: BigInt(t.length) });
+      await this.ops.touchDir(r.parentKey);
     });
   }
 
@@ -605,16 +503,16 @@ export class Batch extends FsReader {
       const m = checkMode(mode, 'mknod', path);
       const r = await resolve(this.txn, path, 'mknod', false);
       if (r.info !== undefined) throw new FsError('EEXIST', 'mknod', showPath(path));
-      await this.newEntryParent(r, 'mknod', path);
-      this.put(r.key, device ? { ...this.newInfo(type, m), rdev } : this.newInfo(type, m));
-      await this.touchDir(r.parentKey);
+      await this.ops.newEntryParent(r, 'mknod', path);
+      this.ops.put(r.key, device ? { ...this.ops.newInfo(type, m), rdev } : this.ops.newInfo(type, m));
+      await this.ops.touchDir(r.parentKey);
     });
   }
 
   private changeInfo(path: PathLike, syscall: string, follow: boolean, change: (info: Info) => Info): Promise<void> {
     return this.serial(async () => {
       const r = await this.existing(path, syscall, follow);
-      this.put(r.key, { ...change(r.info), ctimeNs: this.ctx.now() });
+      this.ops.put(r.key, { ...change(r.info), ctimeNs: this.ctx.now() });
     });
   }
 

@@ -2,7 +2,7 @@
 // size of the change, and identical roots cost nothing.
 import { bytesToHex, compareBytes, sha256, type DiffEntry, type Hash } from '@cafs/kv';
 import { decodeExtent, extentLength } from './extent.js';
-import { decodeInfo, type Info } from './info.js';
+import { decodeInfo, isLinkRecord, linkRecordTarget, type Info } from './info.js';
 import { extentEnd, extentOwner, infoKey, isExtentKey, keyNames, prefixEnd } from './keys.js';
 import { splitPath, type PathLike } from './path.js';
 import type { Fs } from './fs.js';
@@ -23,6 +23,12 @@ export interface FsChange {
   left?: Info;
   /** The info in the second root (absent for 'remove'). */
   right?: Info;
+  /**
+   * Hard links: on that side this name is one of an inode's other names, and this is the path of
+   * the inode's least name, which holds it (`left`/`right` are then the inode's info).
+   */
+  leftLink?: string;
+  rightLink?: string;
   /** With `ranges`: the byte ranges of a changed file whose content differs. */
   ranges?: ByteRange[];
 }
@@ -132,11 +138,23 @@ async function* walkDiff(fs: Fs, a: Hash, b: Hash, options: FsDiffOptions, page?
     if (range.gte === undefined || compareBytes(from, range.gte) > 0) range.gte = from;
   }
 
+  /** A name's info on one side; a hard link's other name is read through to its inode. */
+  const sideInfo = async (root: Hash, bytes: Uint8Array | undefined): Promise<{ info: Info; link?: string } | undefined> => {
+    if (bytes === undefined) return undefined;
+    if (!isLinkRecord(bytes)) return { info: decodeInfo(bytes) };
+    const at = linkRecordTarget(bytes);
+    const inode = await tree.get(root, at);
+    if (inode === undefined || isLinkRecord(inode)) throw new FsError('EINVAL', 'diff', undefined, 'a hard link names a key that holds no inode');
+    return { info: decodeInfo(inode), link: '/' + keyNames(at).map((n) => decoder.decode(n)).join('/') };
+  };
+
   const toChange = async (g: Group): Promise<FsChange | undefined> => {
     const leftBytes = g.infoChanged ? g.infoLeft : await tree.get(a, g.key);
     const rightBytes = g.infoChanged ? g.infoRight : await tree.get(b, g.key);
-    const left = leftBytes === undefined ? undefined : decodeInfo(leftBytes);
-    const right = rightBytes === undefined ? undefined : decodeInfo(rightBytes);
+    const l = await sideInfo(a, leftBytes);
+    const r = await sideInfo(b, rightBytes);
+    const left = l?.info;
+    const right = r?.info;
     if (left === undefined && right === undefined) return undefined;
     const op = left === undefined ? 'add' : right === undefined ? 'remove' : 'change';
     const names = keyNames(g.key);
@@ -144,6 +162,8 @@ async function* walkDiff(fs: Fs, a: Hash, b: Hash, options: FsDiffOptions, page?
     if (change.pathBytes.length === 0) change.pathBytes = g.key;
     if (left) change.left = left;
     if (right) change.right = right;
+    if (l?.link !== undefined) change.leftLink = l.link;
+    if (r?.link !== undefined) change.rightLink = r.link;
     if (options.ranges && op === 'change' && (g.extents.length > 0 || left!.size !== right!.size)) change.ranges = changedRanges(g, left, right);
     return change;
   };

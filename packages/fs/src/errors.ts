@@ -14,7 +14,9 @@ export type FsErrorCode =
   | 'EBUSY'
   | 'EBADF'
   | 'EROFS'
-  | 'ENOSYS';
+  | 'ENOSYS'
+  | 'EPERM'
+  | 'EMLINK';
 
 const MESSAGES: Record<FsErrorCode, string> = {
   ENOENT: 'no such file or directory',
@@ -32,6 +34,8 @@ const MESSAGES: Record<FsErrorCode, string> = {
   EBADF: 'bad file descriptor',
   EROFS: 'read-only file system',
   ENOSYS: 'function not implemented',
+  EPERM: 'operation not permitted',
+  EMLINK: 'too many links',
 };
 
 /**

@@ -165,6 +165,10 @@ export class Fs {
   copy(root: Hash, from: PathLike, to: PathLike, options?: { recursive?: boolean }): Promise<Hash> {
     return this.change(root, (b) => b.copy(from, to, options));
   }
+  /** A new name for an existing non-directory (link(2)): both names then share data and metadata. */
+  link(root: Hash, existing: PathLike, newPath: PathLike): Promise<Hash> {
+    return this.change(root, (b) => b.link(existing, newPath));
+  }
   symlink(root: Hash, target: PathLike, path: PathLike): Promise<Hash> {
     return this.change(root, (b) => b.symlink(target, path));
   }

@@ -43,6 +43,12 @@ export interface Info {
   atimeNs?: bigint | undefined;
   /** Device nodes: the device number, as Linux's dev_t (makedev(major, minor)); 0 for others. */
   rdev?: number | undefined;
+  /**
+   * Hard links: the info keys of this inode's other names, sorted by bytes. The inode's info and
+   * data live at its least name (this record's own key); each other name holds a link record
+   * (encodeLinkRecord) naming this key. Undefined or empty: one name.
+   */
+  links?: Uint8Array[] | undefined;
 }
 
 /** Times are signed 64-bit nanoseconds (1677 to 2262), as Linux keeps them. */
@@ -59,8 +65,10 @@ const storedAtime = (info: Info): bigint | undefined =>
 /**
  * CBOR array: [type, mode, uid, gid, mtimeNs, ctimeNs, size, allocated, target|null,
  * [[name, value], ...]] with type 0 directory, 1 file, 2 symlink, 3 fifo, 4 socket, 5 character
- * device, 6 block device; then atimeNs when one is stored (11 elements), and for a device
- * atimeNs|null and rdev (12 elements): a record without either is what it always was. Written by
+ * device, 6 block device; then the optional fields [atimeNs, rdev, links], as many as the last
+ * present one needs and null for an absent one before it: 11 elements with an access time, 12
+ * for a device (its rdev), 13 for an inode with other names (a list of their info keys). A
+ * record without any is what it always was. Written by
  * hand: CBOR integers in shortest form, byte for byte what cbor-x writes given numbers inside
  * [-2^32, 2^32) and bigints beyond (it writes larger numbers as float64s, any bigint in 8 bytes;
  * a test compares the two). Every stat and every change of a mount encodes or decodes one.
@@ -75,11 +83,18 @@ export function encodeInfo(info: Info): Uint8Array {
   const atime = storedAtime(info);
   const device = isDevice(info.type);
   const rdev = device ? (info.rdev ?? 0) : 0;
-  if (device) size += (atime === undefined ? 1 : bigIntBytes(atime)) + intBytes53(rdev);
-  else if (atime !== undefined) size += bigIntBytes(atime);
+  const links = info.links !== undefined && info.links.length > 0 ? info.links : undefined;
+  // Trailing fields [atime, rdev, links]: as many as the last present one needs, null for absent ones before it.
+  const fields = links !== undefined ? 13 : device ? 12 : atime !== undefined ? 11 : 10;
+  if (fields >= 11) size += atime === undefined ? 1 : bigIntBytes(atime);
+  if (fields >= 12) size += device ? intBytes53(rdev) : 1;
+  if (links !== undefined) {
+    size += cborHeadLength(links.length);
+    for (const l of links) size += cborHeadLength(l.length) + l.length;
+  }
   const out = new Uint8Array(size);
   let pos = 0;
-  out[pos++] = device ? 0x8c : atime !== undefined ? 0x8b : 0x8a;
+  out[pos++] = 0x80 + fields;
   pos = writeCborHead(out, pos, 0, TYPE_CODES[info.type]);
   pos = writeCborHead(out, pos, 0, info.mode);
   pos = writeCborHead(out, pos, 0, info.uid);
@@ -96,9 +111,18 @@ export function encodeInfo(info: Info): Uint8Array {
     pos = writeBytes(out, pos, x.name);
     pos = writeBytes(out, pos, x.value);
   }
-  if (atime !== undefined) pos = writeBigInt(out, pos, atime);
-  else if (device) out[pos++] = 0xf6;
-  if (device) pos = writeBigInt(out, pos, BigInt(rdev));
+  if (fields >= 11) {
+    if (atime !== undefined) pos = writeBigInt(out, pos, atime);
+    else out[pos++] = 0xf6;
+  }
+  if (fields >= 12) {
+    if (device) pos = writeBigInt(out, pos, BigInt(rdev));
+    else out[pos++] = 0xf6;
+  }
+  if (links !== undefined) {
+    pos = writeCborHead(out, pos, 4, links.length);
+    for (const l of links) pos = writeBytes(out, pos, l);
+  }
   return out;
 }
 
@@ -198,8 +222,8 @@ function decodeCanonical(bytes: Uint8Array): Info | undefined {
     pos += n;
     return out;
   };
-  const length = bytes[pos++];
-  if (length !== 0x8a && length !== 0x8b && length !== 0x8c) return undefined;
+  const length = bytes[pos++]!;
+  if (length < 0x8a || length > 0x8d) return undefined;
   const type = TYPES[head(0)];
   const mode = head(0);
   const uid = head(0);
@@ -221,26 +245,34 @@ function decodeCanonical(bytes: Uint8Array): Info | undefined {
     xattrs.push({ name, value });
   }
   const info: Info = { type, mode, uid, gid, mtimeNs, ctimeNs, size, allocated, target, xattrs };
-  if (length >= 0x8b) {
-    if (length === 0x8c && bytes[pos] === 0xf6) pos++;
-    else info.atimeNs = bigint();
-  }
-  if (length === 0x8c) {
+  const isNull = (): boolean => (bytes[pos] === 0xf6 ? (pos++, true) : false);
+  if (length >= 0x8b && !isNull()) info.atimeNs = bigint();
+  if (length >= 0x8c && !isNull()) {
     const rdev = bigint();
     if (rdev < 0n || rdev > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
     info.rdev = Number(rdev);
   }
-  // Devices, and only they, have 12 elements (the generic decoder reports the mismatch).
-  if (!ok || pos !== bytes.length || (length === 0x8c) !== isDevice(type)) return undefined;
+  if (length === 0x8d) {
+    const count = head(4);
+    if (!ok || count === 0) return undefined;
+    const links: Uint8Array[] = [];
+    for (let i = 0; i < count && ok; i++) links.push(byteString());
+    info.links = links;
+  }
+  // Devices, and only they, carry an rdev; a trailing null is never written (the generic decoder reports the mismatch).
+  if (!ok || pos !== bytes.length || (length >= 0x8c && (info.rdev !== undefined) !== isDevice(type))) return undefined;
+  if (length === 0x8b && info.atimeNs === undefined) return undefined;
+  if (length <= 0x8c && (length === 0x8c) !== isDevice(type)) return undefined;
   return info;
 }
 
 const EMPTY = new Uint8Array(0);
 
 /** The type of an info record, without decoding the rest (directory checks on every lookup). */
-export function infoType(bytes: Uint8Array): FileType {
-  // [type, ...] with type below 24: the array head (10 to 12 elements), then the type in one byte.
-  if (bytes.length > 1 && bytes[0]! >= 0x8a && bytes[0]! <= 0x8c && bytes[1]! < TYPES.length) return TYPES[bytes[1]!]!;
+export function infoType(bytes: Uint8Array): FileType | 'link' {
+  // [type, ...] with type below 24: the array head (10 to 13 elements), then the type in one byte.
+  if (bytes.length > 1 && bytes[0]! >= 0x8a && bytes[0]! <= 0x8d && bytes[1]! < TYPES.length) return TYPES[bytes[1]!]!;
+  if (isLinkRecord(bytes)) return 'link';
   return decodeInfo(bytes).type;
 }
 
@@ -251,14 +283,16 @@ function decodeGeneric(bytes: Uint8Array): Info {
   } catch (err) {
     throw new CorruptInfoError('an info record is not valid CBOR', { cause: err });
   }
-  if (!Array.isArray(v) || v.length < 10 || v.length > 12) throw new CorruptInfoError('an info record has the wrong shape');
-  const [type, mode, uid, gid, mtime, ctime, size, allocated, target, xattrs, atime, rdev] = v as unknown[];
+  if (!Array.isArray(v) || v.length < 10 || v.length > 13) throw new CorruptInfoError('an info record has the wrong shape');
+  const [type, mode, uid, gid, mtime, ctime, size, allocated, target, xattrs, atime, rdev, links] = v as unknown[];
   const t = TYPES[type as number];
   if (t === undefined) throw new CorruptInfoError(`unknown file type ${String(type)}`);
-  if ((v.length === 12) !== isDevice(t)) throw new CorruptInfoError(`a ${t} record has ${v.length} fields`);
+  if ((v.length >= 12 && rdev !== null) !== isDevice(t)) throw new CorruptInfoError(`a ${t} record has ${v.length} fields`);
+  if (links !== undefined && (!Array.isArray(links) || links.length === 0)) throw new CorruptInfoError('an info record has an empty list of links');
   return {
     ...(atime === undefined || atime === null ? {} : { atimeNs: big(atime) }),
-    ...(rdev === undefined ? {} : { rdev: Number(rdev) }),
+    ...(rdev === undefined || rdev === null ? {} : { rdev: Number(rdev) }),
+    ...(links === undefined ? {} : { links: links as Uint8Array[] }),
     type: t,
     mode: mode as number,
     uid: uid as number,
@@ -270,6 +304,35 @@ function decodeGeneric(bytes: Uint8Array): Info {
     target: target === null ? undefined : (target as Uint8Array),
     xattrs: (xattrs as [Uint8Array, Uint8Array][]).map(([name, value]) => ({ name, value })),
   };
+}
+
+/**
+ * A link record: what a hard link's other names hold, [7, info key of the inode's least name]
+ * (a CBOR array of two: 0x82 0x07, then the key as a byte string).
+ */
+export function encodeLinkRecord(primary: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + cborHeadLength(primary.length) + primary.length);
+  out[0] = 0x82;
+  out[1] = LINK_CODE;
+  writeBytes(out, 2, primary);
+  return out;
+}
+
+const LINK_CODE = 7;
+
+export const isLinkRecord = (bytes: Uint8Array): boolean => bytes.length > 2 && bytes[0] === 0x82 && bytes[1] === LINK_CODE;
+
+/** The info key a link record names. */
+export function linkRecordTarget(bytes: Uint8Array): Uint8Array {
+  const b = bytes[2]!;
+  if (b >> 5 !== 2) throw new CorruptInfoError('a link record does not hold a key');
+  const info = b & 31;
+  const len = info < 24 ? 1 : info === 24 ? 2 : info === 25 ? 3 : info === 26 ? 5 : 0;
+  if (len === 0) throw new CorruptInfoError('a link record does not hold a key');
+  let n = info < 24 ? info : 0;
+  for (let i = 1; i < len; i++) n = n * 256 + bytes[2 + i]!;
+  if (2 + len + n !== bytes.length) throw new CorruptInfoError('a link record has the wrong length');
+  return bytes.subarray(2 + len);
 }
 
 export function sortXattrs(xattrs: Xattr[]): Xattr[] {

@@ -1,6 +1,6 @@
 // Path resolution on a tree, following symbolic links as Linux does.
 import { FsError } from './errors.js';
-import { decodeInfo, type Info } from './info.js';
+import { CorruptInfoError, decodeInfo, isLinkRecord, linkRecordTarget, type Info } from './info.js';
 import { childKey, infoKey, ROOT_KEY } from './keys.js';
 import { NOT_CACHED } from '@cafs/kv';
 import type { KvReader } from './kv-view.js';
@@ -12,30 +12,62 @@ export const MAX_SYMLINKS = 40;
 export interface Resolved {
   /** The path's names after resolution. */
   names: Uint8Array[];
-  /** Its info key. */
+  /**
+   * Where its info and data live: its info key, or for a hard link's other names the key of the
+   * inode's least name (the one that holds them).
+   */
   key: Uint8Array;
+  /** The info key of the name itself (what unlink and rename change). */
+  nameKey: Uint8Array;
   /** Its info, or undefined when the last name does not exist (its parent does, as a directory). */
   info: Info | undefined;
   /** The parent directory's info key (the root's own for the root). */
   parentKey: Uint8Array;
 }
 
+/** An entry's info and where it lives (its own key, or a hard link's inode key). */
+export interface Found {
+  info: Info;
+  dataKey: Uint8Array;
+}
+
+/** The info at a name, following a hard link's record to its inode. */
 export async function readInfo(reader: KvReader, key: Uint8Array): Promise<Info | undefined> {
-  const now = readInfoNow(reader, key);
-  return now !== NOT_CACHED ? now : loadInfo(reader, key);
+  return (await readFound(reader, key))?.info;
 }
 
-/** readInfo from what is at hand (overlays, cached nodes); NOT_CACHED when it must load. */
-function readInfoNow(reader: KvReader, key: Uint8Array): Info | undefined | typeof NOT_CACHED {
+export async function readFound(reader: KvReader, key: Uint8Array): Promise<Found | undefined> {
+  const now = readFoundNow(reader, key);
+  return now !== NOT_CACHED ? now : loadFound(reader, key);
+}
+
+/** readFound from what is at hand (overlays, cached nodes); NOT_CACHED when it must load. */
+function readFoundNow(reader: KvReader, key: Uint8Array): Found | undefined | typeof NOT_CACHED {
   const v = reader.peek(key);
-  return v === undefined || v === NOT_CACHED ? v : decodeInfo(v);
+  if (v === undefined || v === NOT_CACHED) return v;
+  if (!isLinkRecord(v)) return { info: decodeInfo(v), dataKey: key };
+  const dataKey = linkRecordTarget(v);
+  const w = reader.peek(dataKey);
+  if (w === NOT_CACHED) return NOT_CACHED;
+  return inode(key, dataKey, w);
 }
 
-/** readInfo once readInfoNow said NOT_CACHED. */
-async function loadInfo(reader: KvReader, key: Uint8Array): Promise<Info | undefined> {
+/** readFound once readFoundNow said NOT_CACHED. */
+async function loadFound(reader: KvReader, key: Uint8Array): Promise<Found | undefined> {
   const v = await reader.get(key);
-  return v === undefined ? undefined : decodeInfo(v);
+  if (v === undefined) return undefined;
+  if (!isLinkRecord(v)) return { info: decodeInfo(v), dataKey: key };
+  const dataKey = linkRecordTarget(v);
+  return inode(key, dataKey, await reader.get(dataKey));
 }
+
+function inode(name: Uint8Array, dataKey: Uint8Array, value: Uint8Array | undefined): Found {
+  const info = value === undefined || isLinkRecord(value) ? undefined : decodeInfo(value);
+  if (info === undefined) throw new CorruptInfoError(`a hard link (${showKey(name)}) names ${showKey(dataKey)}, which holds no inode`);
+  return { info, dataKey };
+}
+
+const showKey = (key: Uint8Array): string => new TextDecoder().decode(key);
 
 /**
  * Resolves `path`. `follow`: whether a symbolic link as the last name is followed (stat) or
@@ -49,25 +81,26 @@ export async function resolve(reader: KvReader, path: PathLike, syscall: string,
   // Fast path: a key that exists has only real directories above it, so no link can be on the way.
   if (!names.some(isDotDot)) {
     const key = infoKey(names);
-    const now = readInfoNow(reader, key);
-    const info = now === NOT_CACHED ? await loadInfo(reader, key) : now;
-    if (info !== undefined && !(info.type === 'symlink' && (follow || trailingSlash))) {
-      if (trailingSlash && info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
-      return { names, key, info, parentKey: key.subarray(0, key.length - (names[names.length - 1]?.length ?? -1) - 1) };
+    const now = readFoundNow(reader, key);
+    const found = now === NOT_CACHED ? await loadFound(reader, key) : now;
+    const info = found?.info;
+    if (found !== undefined && !(found.info.type === 'symlink' && (follow || trailingSlash))) {
+      if (trailingSlash && found.info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
+      return { names, key: found.dataKey, nameKey: key, info: found.info, parentKey: key.subarray(0, key.length - (names[names.length - 1]?.length ?? -1) - 1) };
     }
     if (info === undefined && names.length > 0) {
       const parentNames = names.slice(0, -1);
       const parentKey = infoKey(parentNames);
-      const parentNow = parentNames.length === 0 ? ROOT_DIR : readInfoNow(reader, parentKey);
-      const parent = parentNow === NOT_CACHED ? await loadInfo(reader, parentKey) : parentNow;
-      if (parent !== undefined && parent.type === 'directory') return { names, key, info: undefined, parentKey };
+      const parentNow = parentNames.length === 0 ? ROOT_FOUND : readFoundNow(reader, parentKey);
+      const parent = parentNow === NOT_CACHED ? await loadFound(reader, parentKey) : parentNow;
+      if (parent !== undefined && parent.info.type === 'directory') return { names, key, nameKey: key, info: undefined, parentKey };
     }
   }
   return walk(reader, names, path, syscall, follow || trailingSlash, trailingSlash);
 }
 
 /** Stand-in for the root's info when only its type matters. */
-const ROOT_DIR = { type: 'directory' } as Info;
+const ROOT_FOUND = { info: { type: 'directory' } as Info, dataKey: ROOT_KEY };
 
 async function walk(
   reader: KvReader,
@@ -94,9 +127,10 @@ async function walk(
       continue;
     }
     const key = childKey(curKey, name);
-    const info = await readInfo(reader, key);
+    const found = await readFound(reader, key);
+    const info = found?.info;
     if (info === undefined) {
-      if (last) return { names: [...cur, name], key, info: undefined, parentKey: curKey };
+      if (last) return { names: [...cur, name], key, nameKey: key, info: undefined, parentKey: curKey };
       throw new FsError('ENOENT', syscall, showPath(path));
     }
     if (info.type === 'symlink' && (!last || follow)) {
@@ -114,7 +148,7 @@ async function walk(
     if (!last && info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
     if (last) {
       if (trailingSlash && info.type !== 'directory') throw new FsError('ENOTDIR', syscall, showPath(path));
-      return { names: [...cur, name], key, info, parentKey: curKey };
+      return { names: [...cur, name], key: found!.dataKey, nameKey: key, info, parentKey: curKey };
     }
     cur = [...cur, name];
     curKey = key;
@@ -123,7 +157,7 @@ async function walk(
   // The path resolved to a directory reached by `..`/links, or the root itself.
   if (curInfo === undefined) throw new FsError('ENOENT', syscall, showPath(path));
   const parentKey = cur.length === 0 ? ROOT_KEY : infoKey(cur.slice(0, -1));
-  return { names: cur, key: curKey, info: curInfo, parentKey };
+  return { names: cur, key: curKey, nameKey: curKey, info: curInfo, parentKey };
 }
 
 /**

@@ -55,15 +55,23 @@ export class Stats extends FileTypeTests {
   /** Device number of a device node (makedev(major, minor)); 0 for others. */
   readonly rdev: number;
 
-  constructor(info: Info) {
+  /**
+   * Inode number: the same for every name of one inode (a hash of the key that holds it, so it
+   * stays the same across mounts and processes; a rename can change it, as on most FUSE file
+   * systems). 1 for the root; 0 when made without a key.
+   */
+  readonly ino: number;
+
+  constructor(info: Info, key?: Uint8Array) {
     super();
+    this.ino = key === undefined ? 0 : inodeNumber(key);
     this.type = info.type;
     this.mode = S_IFMT[info.type] | (info.mode & 0o7777);
     this.uid = info.uid;
     this.gid = info.gid;
     this.size = info.size;
     this.blocks = (info.allocated + 511n) / 512n;
-    this.nlink = info.type === 'directory' ? 2 : 1;
+    this.nlink = info.type === 'directory' ? 2 : 1 + (info.links?.length ?? 0);
     this.mtimeNs = info.mtimeNs;
     this.ctimeNs = info.ctimeNs;
     this.atimeNs = info.atimeNs ?? info.mtimeNs;
@@ -98,3 +106,17 @@ export function makedev(major: number, minor: number): number {
 }
 export const devMajor = (rdev: number): number => Number(((BigInt(rdev) >> 8n) & 0xfffn) | ((BigInt(rdev) >> 32n) & 0xfffff000n));
 export const devMinor = (rdev: number): number => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & 0xffffff00n));
+
+/** A 52-bit FNV-1a hash of an inode's key (1 for the root "/"), never 0. */
+export function inodeNumber(key: Uint8Array): number {
+  if (key.length === 1) return 1;
+  // Two 32-bit FNV-1a lanes with different offsets: 20 bits of one above the 32 of the other.
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < key.length; i++) {
+    a = Math.imul(a ^ key[i]!, 0x01000193);
+    b = Math.imul(b ^ key[i]!, 0x01000193);
+  }
+  const n = (b >>> 12) * 2 ** 32 + (a >>> 0);
+  return n <= 1 ? n + 2 : n;
+}

@@ -29,6 +29,8 @@ const opArb = fc.oneof(
   fc.record({ op: fc.constant('rename' as const), from: pathArb, to: pathArb }),
   fc.record({ op: fc.constant('copy' as const), from: pathArb, to: pathArb }),
   fc.record({ op: fc.constant('symlink' as const), target: targetArb, path: pathArb }),
+  fc.record({ op: fc.constant('link' as const), from: pathArb, to: pathArb }),
+  fc.record({ op: fc.constant('link' as const), from: pathArb, to: pathArb }),
   fc.record({ op: fc.constant('chmod' as const), path: pathArb, mode: fc.integer({ min: 0, max: 0o777 }) }),
   fc.record({ op: fc.constant('setxattr' as const), path: pathArb, name: fc.constantFrom('user.x', 'user.y'), value: fc.string({ maxLength: 5 }) }),
   fc.record({ op: fc.constant('removexattr' as const), path: pathArb, name: fc.constantFrom('user.x', 'user.y') }),
@@ -57,6 +59,8 @@ async function apply(fs: Fs, root: Hash, op: Op): Promise<Hash> {
       return fs.copy(root, op.from, op.to, { recursive: true });
     case 'symlink':
       return fs.symlink(root, op.target, op.path);
+    case 'link':
+      return fs.link(root, op.from, op.to);
     case 'chmod':
       return fs.chmod(root, op.path, op.mode);
     case 'setxattr':
@@ -88,6 +92,8 @@ function applyModel(m: Model, op: Op): void {
       return m.copy(op.from, op.to);
     case 'symlink':
       return m.symlink(op.target, op.path);
+    case 'link':
+      return m.link(op.from, op.to);
     case 'chmod':
       return m.chmod(op.path, op.mode);
     case 'setxattr':
@@ -97,9 +103,27 @@ function applyModel(m: Model, op: Op): void {
   }
 }
 
-/** Compares the whole tree below `path` (links not followed). */
-async function compareTree(fs: Fs, root: Hash, node: MNode, path: string): Promise<void> {
+/** How many names each model node has. */
+function nameCounts(node: MNode, counts = new Map<MNode, number>()): Map<MNode, number> {
+  counts.set(node, (counts.get(node) ?? 0) + 1);
+  if (node.type === 'directory' && counts.get(node) === 1) for (const c of node.children.values()) nameCounts(c, counts);
+  return counts;
+}
+
+/**
+ * Compares the whole tree below `path` (links not followed); hard links: every name of one model
+ * node has its nlink and one inode number, and different nodes different numbers.
+ */
+async function compareTree(fs: Fs, root: Hash, node: MNode, path: string, links = { counts: nameCounts(node), inos: new Map<MNode, number>(), owners: new Map<number, MNode>() }): Promise<void> {
   const st = await fs.lstat(root, path);
+  if (node.type !== 'directory') {
+    expect([path, st.nlink]).toEqual([path, links.counts.get(node)]);
+    const ino = links.inos.get(node) ?? st.ino;
+    expect([path, st.ino]).toEqual([path, ino]);
+    expect(links.owners.get(ino) ?? node).toBe(node);
+    links.inos.set(node, ino);
+    links.owners.set(ino, node);
+  }
   expect([path, st.type]).toEqual([path, node.type]);
   expect([path, st.mode & 0o7777]).toEqual([path, node.mode]);
   const xattrs = (await fs.listxattr(root, path).catch(() => [] as string[])).sort();
@@ -113,7 +137,7 @@ async function compareTree(fs: Fs, root: Hash, node: MNode, path: string): Promi
   } else {
     const names = await fs.readdir(root, path);
     expect([path, names]).toEqual([path, [...node.children.keys()].sort()]);
-    for (const [name, child] of node.children) await compareTree(fs, root, child, (path === '/' ? '' : path) + '/' + name);
+    for (const [name, child] of node.children) await compareTree(fs, root, child, (path === '/' ? '' : path) + '/' + name, links);
   }
 }
 

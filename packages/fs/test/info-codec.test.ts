@@ -34,9 +34,11 @@ const fullInfo: fc.Arbitrary<Info> = fc
     fc.array(fc.record({ name: bytesOf(300), value: fc.oneof(bytesOf(20), bytesOf(66000)) }), { maxLength: 30 }),
     fc.option(fc.bigInt({ min: MIN_TIME_NS, max: MAX_TIME_NS }), { nil: undefined }),
     fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+    fc.option(fc.array(bytesOf(300), { minLength: 1, maxLength: 30 }), { nil: undefined }),
   )
-  .map(([i, type, target, xattrs, atimeNs, rdev]) => {
+  .map(([i, type, target, xattrs, atimeNs, rdev, links]) => {
     const out: Info = { ...i, type, target, xattrs };
+    if (type !== 'directory' && links !== undefined) out.links = links;
     // Canonical: an access time equal to mtime is not stored, so it does not read back.
     if (atimeNs !== undefined && atimeNs !== i.mtimeNs) out.atimeNs = atimeNs;
     if (type === 'chardev' || type === 'blockdev') out.rdev = rdev;
@@ -44,7 +46,7 @@ const fullInfo: fc.Arbitrary<Info> = fc
   });
 
 /** Byte strings as plain arrays, so Buffers and Uint8Arrays compare alike. */
-const plain = (x: Info) => ({ ...x, target: x.target && [...x.target], xattrs: x.xattrs.map((a) => [[...a.name], [...a.value]]) });
+const plain = (x: Info) => ({ ...x, target: x.target && [...x.target], xattrs: x.xattrs.map((a) => [[...a.name], [...a.value]]), links: x.links?.map((l) => [...l]) });
 
 describe('info records', () => {
   it('integers are CBOR integers in shortest form, never floats, and read back exactly', () => {
@@ -76,9 +78,12 @@ describe('info records', () => {
     const old = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: false, variableMapSize: true });
     const codes = { directory: 0, file: 1, symlink: 2, fifo: 3, socket: 4, chardev: 5, blockdev: 6 };
     const device = (i: Info): boolean => i.type === 'chardev' || i.type === 'blockdev';
-    /** The optional trailing fields: atime (null in a device record without one), rdev. */
-    const tail = (i: Info, conv: (n: bigint) => number | bigint): unknown[] =>
-      device(i) ? [i.atimeNs === undefined ? null : conv(i.atimeNs), conv(BigInt(i.rdev ?? 0))] : i.atimeNs === undefined ? [] : [conv(i.atimeNs)];
+    /** The optional trailing fields [atime, rdev, links], as many as the last present one needs, null for absent ones. */
+    const tail = (i: Info, conv: (n: bigint) => number | bigint): unknown[] => {
+      const fields = [i.atimeNs === undefined ? null : conv(i.atimeNs), device(i) ? conv(BigInt(i.rdev ?? 0)) : null, i.links ?? null];
+      while (fields.length > 0 && fields[fields.length - 1] === null) fields.pop();
+      return fields;
+    };
     const asNumber = (n: bigint): number | bigint => (n >= -(2n ** 53n) && n <= 2n ** 53n ? Number(n) : n);
     fc.assert(
       fc.property(fullInfo, (i) => {

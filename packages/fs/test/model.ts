@@ -139,6 +139,8 @@ export class Model {
         if (d.node.type !== 'directory') throw new ModelError('ENOTDIR');
         if (d.node.children.size > 0) throw new ModelError('ENOTEMPTY');
       } else if (d.node.type === 'directory') throw new ModelError('EISDIR');
+      // Two names of one file: rename does nothing.
+      if (d.node === s.node) return;
     }
     s.parent.children.delete(s.name!);
     d.parent.children.set(d.name!, s.node);
@@ -154,8 +156,18 @@ export class Model {
     if (d.node !== undefined) {
       if (isDir) throw new ModelError(d.node.type !== 'directory' ? 'ENOTDIR' : 'EEXIST');
       if (d.node.type === 'directory') throw new ModelError('EISDIR');
+      if (d.node === s.node) return;
     }
     d.parent.children.set(d.name!, clone(s.node));
+  }
+
+  /** A second name for the same node (a hard link). */
+  link(existing: string, newPath: string): void {
+    const s = this.existing(existing, false);
+    const d = this.resolve(newPath, false);
+    if (d.node !== undefined) throw new ModelError('EEXIST');
+    if (s.node.type === 'directory') throw new ModelError('EPERM');
+    d.parent.children.set(d.name!, s.node);
   }
 
   symlink(target: string, path: string): void {
