@@ -127,6 +127,11 @@ export class DriveBatch {
     const d = toPath(dest);
     return this.op('cp', d, (b) => ops.cp(b, s, d, options));
   }
+  link(existing: P, newPath: P): Promise<void> {
+    const e = toPath(existing);
+    const n = toPath(newPath);
+    return this.op('link', n, (b) => b.link(e, n));
+  }
   symlink(target: P, path: P): Promise<void> {
     const t = toPath(target);
     const p = toPath(path);

@@ -329,9 +329,11 @@ export class Drive {
     return this._change('symlink', p, (b) => b.symlink(t, p));
   }
 
-  /** Hard links are not supported: a content-addressed tree has one name per entry. */
-  async link(existing: P, _newPath: P): Promise<void> {
-    throw driveError('ENOSYS', 'link', showPath(toPath(existing)), 'hard links are not supported');
+  /** A new name for an existing non-directory (link(2)): the names share data and metadata. */
+  link(existing: P, newPath: P): Promise<void> {
+    const e = toPath(existing, 'link');
+    const n = toPath(newPath, 'link');
+    return this._change('link', n, (b) => b.link(e, n));
   }
 
   chmod(path: P, mode: number | string): Promise<void> {

@@ -35,17 +35,6 @@ export function normalize(p: string | Uint8Array): string {
   return '/' + parts.join('/');
 }
 
-/** A stable inode number for a path: 53-bit FNV-1a of its normalized form (the root is 1). */
-export function inoOf(path: string): number {
-  if (path === '/') return 1;
-  let h = 0xcbf29ce484222325n;
-  for (const b of Buffer.from(path, 'utf8')) {
-    h ^= BigInt(b);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return Number(h & 0x1fffffffffffffn) || 2;
-}
-
 /** The device number every Drive reports ("ca" "f5"). */
 export const DRIVE_DEV = 0xcaf5;
 
@@ -78,7 +67,7 @@ export class DriveStats extends FileTypeTests {
     super();
     this.type = s.type;
     this.dev = DRIVE_DEV;
-    this.ino = inoOf(path);
+    this.ino = s.ino;
     this.mode = s.mode;
     this.nlink = s.nlink;
     this.uid = s.uid;
@@ -128,7 +117,7 @@ export class DriveBigIntStats extends FileTypeTests {
     super();
     this.type = s.type;
     this.dev = BigInt(DRIVE_DEV);
-    this.ino = BigInt(inoOf(path));
+    this.ino = BigInt(s.ino);
     this.mode = BigInt(s.mode);
     this.nlink = BigInt(s.nlink);
     this.uid = BigInt(s.uid);

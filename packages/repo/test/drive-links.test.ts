@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { Repo } from '../src/repo.js';
+import { Drive } from '../src/drive/drive.js';
+
+let t = 1_700_000_000_000_000_000n;
+const clock = () => (t += 1_000_000n);
+const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
+
+describe('Drive: hard links', () => {
+  it('link gives a second name to one inode, as node:fs does', async () => {
+    const repo = await Repo.open({ now: clock });
+    await repo.init();
+    const drive = await Drive.open(repo, 'main');
+    await drive.mkdir('/dir');
+    await drive.writeFile('/dir/a', 'first');
+    await drive.link('/dir/a', '/b');
+    const [a, b] = [await drive.stat('/dir/a'), await drive.stat('/b')];
+    expect([a.nlink, b.nlink]).toEqual([2, 2]);
+    expect(a.ino).toBe(b.ino);
+    expect(a.ino).not.toBe((await drive.stat('/dir')).ino);
+    // Writes through either name reach the other.
+    await drive.appendFile('/b', ' second');
+    expect(await drive.readFile('/dir/a', 'utf8')).toBe('first second');
+    await drive.chmod('/dir/a', 0o600);
+    expect((await drive.stat('/b')).mode & 0o777).toBe(0o600);
+    // The link survives a commit and a fresh checkout of the branch.
+    await drive.commit('links');
+    const again = await Drive.open(repo, 'main');
+    expect((await again.stat('/b')).nlink).toBe(2);
+    // Removing one name leaves the other, with the data.
+    await drive.rm('/dir', { recursive: true });
+    expect(await drive.readFile('/b', 'utf8')).toBe('first second');
+    expect((await drive.stat('/b')).nlink).toBe(1);
+    expect(await code(drive.link('/nope', '/c'))).toBe('ENOENT');
+    expect(await code(drive.link('/b', '/b'))).toBe('EEXIST');
+    await drive.mkdir('/d2');
+    expect(await code(drive.link('/d2', '/d3'))).toBe('EPERM');
+    // The node:fs-shaped adapter has it too.
+    const nodeFs = drive.nodeFs();
+    await nodeFs.promises.link('/b', '/c');
+    expect((await drive.lstat('/c')).nlink).toBe(2);
+  });
+});
