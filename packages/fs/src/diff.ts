@@ -2,8 +2,8 @@
 // size of the change, and identical roots cost nothing.
 import { bytesToHex, compareBytes, sha256, type DiffEntry, type Hash } from '@cafs/kv';
 import { decodeExtent, extentLength } from './extent.js';
-import { decodeInfo, isLinkRecord, linkRecordTarget, type Info } from './info.js';
-import { extentEnd, extentOwner, infoKey, isExtentKey, keyNames, prefixEnd } from './keys.js';
+import { decodeInfo, encodeInfo, isLinkRecord, linkRecordTarget, type Info } from './info.js';
+import { extentEnd, extentKey, extentOwner, extentRange, infoKey, isExtentKey, keyNames, prefixEnd } from './keys.js';
 import { splitPath, type PathLike } from './path.js';
 import type { Fs } from './fs.js';
 import { FsError } from './errors.js';
@@ -59,6 +59,13 @@ export interface DiffPage {
 }
 
 const decoder = new TextDecoder();
+
+const equalBytes = (x: Uint8Array, y: Uint8Array): boolean => x.length === y.length && compareBytes(x, y) === 0;
+
+/** Equal apart from ctime and the list of other names. */
+function sameInode(x: Info, y: Info): boolean {
+  return equalBytes(encodeInfo({ ...x, ctimeNs: 0n, links: undefined }), encodeInfo({ ...y, ctimeNs: 0n, links: undefined }));
+}
 
 interface Group {
   key: Uint8Array;
@@ -139,23 +146,51 @@ async function* walkDiff(fs: Fs, a: Hash, b: Hash, options: FsDiffOptions, page?
   }
 
   /** A name's info on one side; a hard link's other name is read through to its inode. */
-  const sideInfo = async (root: Hash, bytes: Uint8Array | undefined): Promise<{ info: Info; link?: string } | undefined> => {
+  const sideInfo = async (root: Hash, bytes: Uint8Array | undefined, key: Uint8Array): Promise<{ info: Info; at: Uint8Array; link?: string } | undefined> => {
     if (bytes === undefined) return undefined;
-    if (!isLinkRecord(bytes)) return { info: decodeInfo(bytes) };
+    if (!isLinkRecord(bytes)) return { info: decodeInfo(bytes), at: key };
     const at = linkRecordTarget(bytes);
     const inode = await tree.get(root, at);
     if (inode === undefined || isLinkRecord(inode)) throw new FsError('EINVAL', 'diff', undefined, 'a hard link names a key that holds no inode');
-    return { info: decodeInfo(inode), link: '/' + keyNames(at).map((n) => decoder.decode(n)).join('/') };
+    return { info: decodeInfo(inode), at, link: '/' + keyNames(at).map((n) => decoder.decode(n)).join('/') };
+  };
+
+  /** A file's extents where its inode lives on one side, by end offset. */
+  const extentsAt = async (root: Hash, at: Uint8Array): Promise<Map<bigint, Uint8Array>> => {
+    const out = new Map<bigint, Uint8Array>();
+    for await (const e of tree.entries(root, extentRange(at))) out.set(extentEnd(e.key), e.value);
+    return out;
+  };
+
+  /**
+   * The extent changes of a name whose inode lives at another key on at least one side (a hard
+   * link's other name, or an inode whose least name changed): its extents are compared where
+   * they live, so data that only moved between names is no change.
+   */
+  const movedExtents = async (key: Uint8Array, l: Uint8Array, r: Uint8Array): Promise<DiffEntry[]> => {
+    const [x, y] = await Promise.all([extentsAt(a, l), extentsAt(b, r)]);
+    const out: DiffEntry[] = [];
+    for (const [end, v] of x) {
+      const w = y.get(end);
+      if (w === undefined || !equalBytes(v, w)) out.push({ key: extentKey(key, end), left: v, right: w });
+    }
+    for (const [end, w] of y) if (!x.has(end)) out.push({ key: extentKey(key, end), left: undefined, right: w });
+    return out;
   };
 
   const toChange = async (g: Group): Promise<FsChange | undefined> => {
     const leftBytes = g.infoChanged ? g.infoLeft : await tree.get(a, g.key);
     const rightBytes = g.infoChanged ? g.infoRight : await tree.get(b, g.key);
-    const l = await sideInfo(a, leftBytes);
-    const r = await sideInfo(b, rightBytes);
+    const l = await sideInfo(a, leftBytes, g.key);
+    const r = await sideInfo(b, rightBytes, g.key);
     const left = l?.info;
     const right = r?.info;
     if (left === undefined && right === undefined) return undefined;
+    if (l !== undefined && r !== undefined && (l.link !== undefined || r.link !== undefined || compareBytes(l.at, r.at) !== 0)) {
+      g.extents = left!.type === 'file' && right!.type === 'file' ? await movedExtents(g.key, l.at, r.at) : [];
+      // Only the list of other names (and ctime) changed on the name itself: no change of its own.
+      if (g.extents.length === 0 && sameInode(left!, right!)) return undefined;
+    }
     const op = left === undefined ? 'add' : right === undefined ? 'remove' : 'change';
     const names = keyNames(g.key);
     const change: FsChange = { op, path: '/' + names.map((n) => decoder.decode(n)).join('/'), pathBytes: g.key.subarray(0, g.key.length - 1) };
