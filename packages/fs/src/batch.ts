@@ -12,7 +12,7 @@ import { Txn } from './kv-view.js';
 import { NAME_MAX, pathBytes, showPath, type PathLike } from './path.js';
 import { parentKeyEnd, plainInfoKey, readInfo, resolve, type Resolved } from './resolve.js';
 import { Stats } from './stats.js';
-import { link, moveOrCopy, removeName, removePath } from './name-ops.js';
+import { copyFromRoot, link, moveOrCopy, removeName, removePath } from './name-ops.js';
 import { TxnOps, type FsContext } from './txn-ops.js';
 
 export type { FsContext };
@@ -441,6 +441,11 @@ export class Batch extends FsReader {
       await removeName(this.ops, r);
       await this.ops.touchDir(r.parentKey);
     });
+  }
+
+  /** Copies a non-directory of another root of the same tree here, sharing its blobs (one name). */
+  copyFrom(root: Hash, from: PathLike, to: PathLike): Promise<void> {
+    return this.serial(() => copyFromRoot(this.ops, root, from, to));
   }
 
   /** A new name for an existing non-directory (link(2); symbolic links are not followed). */

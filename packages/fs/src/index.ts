@@ -3,7 +3,8 @@ export { Batch, FsReader, MAX_FILE_SIZE, XATTR_NAME_MAX, XATTR_VALUE_MAX, toNs, 
 export { FsError, type FsErrorCode } from './errors.js';
 export { Stats, FileTypeTests, makedev, devMajor, devMinor } from './stats.js';
 export { PATH_MAX, NAME_MAX, type PathLike } from './path.js';
-export { encodeInfo, decodeInfo, isDevice, SPECIAL_TYPES, type Info, type FileType, type SpecialType, type Xattr } from './info.js';
+export { encodeInfo, decodeInfo, isDevice, isLinkRecord, linkRecordTarget, encodeLinkRecord, SPECIAL_TYPES, type Info, type FileType, type SpecialType, type Xattr } from './info.js';
+export { recordHasLinks, LINK_MAX } from './link-groups.js';
 export { encodeExtent, decodeExtent, INLINE_MAX, type Extent } from './extent.js';
 export { infoKey, extentKey, prefixEnd, isExtentKey, extentOwner } from './keys.js';
 export { BLOCK_SIZE } from './data/extent-writer.js';

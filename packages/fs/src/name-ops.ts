@@ -3,7 +3,9 @@
 import { compareBytes } from '@cafs/kv';
 import { FsError } from './errors.js';
 import { decodeInfo, encodeInfo, isLinkRecord, linkRecordTarget, type Info } from './info.js';
-import { isExtentKey, prefixEnd } from './keys.js';
+import { extentRange, isExtentKey, prefixEnd } from './keys.js';
+import { TreeReader } from './kv-view.js';
+import type { Hash } from '@cafs/kv';
 import { LINKED_INFO_MAX, LINK_MAX, concatKey, inodeInfo, inodesIn, isLinked, isUnder, namesOf, recordHasLinks, sortedKeys, writeInode } from './link-groups.js';
 import { showPath, type PathLike } from './path.js';
 import { readFound, readInfo, resolve, type Resolved } from './resolve.js';
@@ -181,4 +183,21 @@ async function moveOrCopyTree(o: TxnOps, srcKey: Uint8Array, dstKey: Uint8Array,
   }
   const info = (await readInfo(o.txn, dstKey))!;
   o.put(dstKey, { ...info, ctimeNs: o.ctx.now() });
+}
+
+/**
+ * Copies a non-directory of another root of the same tree to a new name here, sharing its
+ * blobs (as a copy: one name, its own inode); a hard link's other name is read through.
+ */
+export async function copyFromRoot(o: TxnOps, root: Hash, from: PathLike, to: PathLike): Promise<void> {
+  const other = new TreeReader(o.ctx.tree, root);
+  const src = await resolve(other, from, 'copyfile', false);
+  if (src.info === undefined) throw new FsError('ENOENT', 'copyfile', showPath(from), undefined, showPath(to));
+  if (src.info.type === 'directory') throw new FsError('EISDIR', 'copyfile', showPath(from), undefined, showPath(to));
+  const dst = await resolve(o.txn, to, 'copyfile', false);
+  if (dst.info !== undefined) throw new FsError('EEXIST', 'copyfile', showPath(from), undefined, showPath(to));
+  await o.newEntryParent(dst, 'copyfile', to);
+  o.put(dst.nameKey, { ...src.info, links: undefined });
+  for await (const e of other.entries(extentRange(src.key))) o.txn.put(concatKey(dst.nameKey, e.key.subarray(src.key.length)), e.value);
+  await o.touchDir(dst.parentKey);
 }

@@ -4,7 +4,7 @@
 // left is kept as ours, taken from theirs, or written with conflict markers.
 import { diff3Merge } from 'node-diff3';
 import { type Hash } from '@cafs/kv';
-import { prefixEnd, type Batch, type Fs, type Info } from '@cafs/fs';
+import { extentOwner, isExtentKey, isLinkRecord, prefixEnd, recordHasLinks, type Batch, type Fs, type Info } from '@cafs/fs';
 import type { Conflict } from './merge.js';
 import { keyOfPath, startsWith } from './path-keys.js';
 
@@ -82,9 +82,35 @@ async function takeTheirs(fs: Fs, b: Batch, c: Conflict): Promise<void> {
     return;
   }
   const end = prefixEnd(key);
-  b.txn.deleteRange(key, end);
-  for await (const e of fs.tree.entries(c.roots.theirs, { gte: key, lt: end })) b.txn.put(e.key, e.value);
+  if (!(await hasLinks(b.txn.entries({ gte: key, lt: end }))) && !(await hasLinks(fs.tree.entries(c.roots.theirs, { gte: key, lt: end })))) {
+    b.txn.deleteRange(key, end);
+    for await (const e of fs.tree.entries(c.roots.theirs, { gte: key, lt: end })) b.txn.put(e.key, e.value);
+    return;
+  }
+  // Hard links on either side: through the filesystem, so that inodes with names elsewhere keep
+  // them; theirs' entries come over as files of one name each.
+  await b.rm(c.pathBytes, { recursive: true, force: true });
+  let copied: Uint8Array | undefined;
+  for await (const e of fs.tree.entries(c.roots.theirs, { gte: key, lt: end })) {
+    if (isExtentKey(e.key)) {
+      // A copied inode brought its extents itself.
+      if (copied === undefined || !equalBytes(extentOwner(e.key), copied)) b.txn.put(e.key, e.value);
+    } else if (isLinkRecord(e.value) || recordHasLinks(e.value)) {
+      copied = e.key;
+      await b.copyFrom(c.roots.theirs, pathOfKey(e.key), pathOfKey(e.key));
+    } else b.txn.put(e.key, e.value);
+  }
 }
+
+const equalBytes = (x: Uint8Array, y: Uint8Array): boolean => x.length === y.length && x.every((v, i) => v === y[i]);
+
+async function hasLinks(entries: AsyncIterable<{ key: Uint8Array; value: Uint8Array }>): Promise<boolean> {
+  for await (const e of entries) if (!isExtentKey(e.key) && (isLinkRecord(e.value) || recordHasLinks(e.value))) return true;
+  return false;
+}
+
+/** The path of an info key (its bytes without the trailing slash). */
+const pathOfKey = (key: Uint8Array): Uint8Array => (key.length === 1 ? key : key.subarray(0, key.length - 1));
 
 /**
  * Settles the conflicts of a merged root (as mergeRoots left it: ours at each conflict) and

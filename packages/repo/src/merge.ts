@@ -116,6 +116,13 @@ function sameMeta(a: Info, b: Info): boolean {
   return a.type === b.type && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && sameTarget(a, b) && sameXattrs(a.xattrs, b.xattrs);
 }
 
+/** A slot about which inode a name has rather than its bytes: see RootMerger.nameChange. */
+function namesSlot(s: Slot, O: Info | undefined, T: Info | undefined): boolean {
+  for (const c of [s.o, s.t]) if (c?.leftLink !== undefined || c?.rightLink !== undefined) return true;
+  const linked = (x: Info | undefined): boolean => (x?.links?.length ?? 0) > 0;
+  return (T === undefined && linked(O)) || (O === undefined && linked(s.o?.left));
+}
+
 /** Whether a change is more than new times (a touched directory, a file rewritten as it was). */
 function significant(c: FsChange | undefined): boolean {
   if (c === undefined) return false;
@@ -215,6 +222,7 @@ class RootMerger {
   readonly stats: MergeStats = { oursChanges: 0, theirsChanges: 0, takenFromTheirs: 0, rangeMerges: 0 };
   readonly roots: MergeRoots;
   private readonly b: Batch;
+  private readonly nameChanges: (() => Promise<void>)[] = [];
 
   constructor(
     readonly fs: Fs,
@@ -296,7 +304,10 @@ class RootMerger {
       const T = s.t ? s.t.right : B;
       const wasDir = B?.type === 'directory';
 
-      if (!oSig && !tSig) {
+      if (namesSlot(s, O, T)) {
+        this.nameChange(s, oSig, tSig, O, T);
+        i++;
+      } else if (!oSig && !tSig) {
         // New times at most: keep ours with the later of both times.
         if (s.t !== undefined && O !== undefined && T !== undefined) this.putTimes(s.key, O, T);
         i++;
@@ -316,7 +327,8 @@ class RootMerger {
           if (anySignificant(i + 1, end, 'o')) {
             this.conflict(s, T === undefined ? 'delete-modify' : 'type', { subtree: true });
           } else {
-            this.b.txn.deleteRange(s.key, prefixEnd(s.key));
+            // Through the filesystem: inodes with names outside the directory keep them.
+            await this.b.rm(s.pathBytes, { recursive: true });
             if (T !== undefined) await this.takeTheirs(s.key, O, T, false);
           }
           i = end;
@@ -328,8 +340,43 @@ class RootMerger {
         i = await this.both(s, O, T, B, i, subtreeEnd);
       }
     }
+    for (const change of this.nameChanges) await change();
     const root = await this.b.flush({ signal: this.options.signal });
     return { root, conflicts: this.conflicts, stats: this.stats };
+  }
+
+  /**
+   * A name that is (or was, on a side) one of a hard-linked inode's other names, or a linked
+   * inode's name that theirs removed: what changes there is which inode the name has, so theirs'
+   * change is made with link and unlink on the merged tree (after every path's bytes and metadata
+   * are merged, in key order: an inode's least name, which links name, comes first). Bytes of a
+   * linked inode merge at the key that holds them, like any file's.
+   */
+  private nameChange(s: Slot, oSig: boolean, tSig: boolean, O: Info | undefined, T: Info | undefined): void {
+    const oursLink = s.o ? s.o.rightLink : s.t?.leftLink;
+    const theirsLink = s.t ? s.t.rightLink : s.o?.leftLink;
+    if (!tSig) return;
+    if (oSig) {
+      const agree = (O === undefined && T === undefined) || (O !== undefined && T !== undefined && oursLink !== undefined && oursLink === theirsLink);
+      if (!agree) this.conflict(s, O === undefined || T === undefined ? 'delete-modify' : 'content');
+      return;
+    }
+    // Both names of one inode on both sides: its bytes changed, and merge where they live.
+    if (theirsLink !== undefined && theirsLink === oursLink) return;
+    this.stats.takenFromTheirs++;
+    this.nameChanges.push(async () => {
+      const path = s.pathBytes;
+      const here = await this.b.lstat(path, { throwIfNoEntry: false });
+      if (here?.isDirectory()) return this.conflict(s, 'type');
+      if (here !== undefined) await this.b.unlink(path);
+      if (T === undefined) return;
+      if (theirsLink !== undefined) {
+        const inode = await this.b.lstat(theirsLink, { throwIfNoEntry: false });
+        if (inode !== undefined && !inode.isDirectory()) return this.b.link(theirsLink, path);
+      }
+      // Theirs' own file (or a link whose inode the merge no longer has): its content, one name.
+      await this.b.copyFrom(this.roots.theirs, path, path);
+    });
   }
 
   /** Both sides changed the path (beyond times). Returns the next slot index. */
@@ -500,7 +547,9 @@ class RootMerger {
       if (dropOurs && O?.type === 'file') for (const k of await this.keysOf(extentBounds(key))) this.b.txn.del(k);
       return;
     }
-    const info = O !== undefined && O.type === T.type ? { ...T, mtimeNs: maxBig(O.mtimeNs, T.mtimeNs), ctimeNs: maxBig(O.ctimeNs, T.ctimeNs) } : T;
+    const times = O !== undefined && O.type === T.type ? { mtimeNs: maxBig(O.mtimeNs, T.mtimeNs), ctimeNs: maxBig(O.ctimeNs, T.ctimeNs) } : {};
+    // Ours' other names stay (theirs' link changes are made by nameChange).
+    const info: Info = { ...T, ...times, links: O !== undefined && O.type === T.type ? O.links : undefined };
     this.b.txn.put(key, encodeInfo(info));
     if (T.type === 'file') {
       if (dropOurs && O?.type === 'file') await this.copyExtents(key);
@@ -526,7 +575,8 @@ class RootMerger {
    * that (`force`: the batch changed the info since, so write it anyway).
    */
   private putInfo(key: Uint8Array, ours: Info, info: Info, other: Info, force = false): void {
-    const next = { ...info, mtimeNs: maxBig(info.mtimeNs, other.mtimeNs), ctimeNs: maxBig(info.ctimeNs, other.ctimeNs) };
+    // The list of other names is ours' (theirs' link changes are made by nameChange).
+    const next = { ...info, links: ours.links, mtimeNs: maxBig(info.mtimeNs, other.mtimeNs), ctimeNs: maxBig(info.ctimeNs, other.ctimeNs) };
     const bytes = encodeInfo(next);
     if (!force && equalBytes(bytes, encodeInfo(ours))) return;
     this.b.txn.put(key, bytes);
