@@ -2,7 +2,7 @@
 // as far as garbage collection's cuts, trees, file data) is present and hashes right. It never
 // stops at the first problem: each missing or corrupt blob is listed with what reaches it.
 import { EMPTY_ROOT, bytesToHex, decodeNode, sha256, type Hash, type TreeNode } from '@cafs/kv';
-import { decodeExtent, decodeInfo, extentOwner, isExtentKey } from '@cafs/fs';
+import { decodeExtent, decodeInfo, extentOwner, isExtentKey, isLinkRecord, linkRecordTarget } from '@cafs/fs';
 import { tryDecodeCommit, type Commit } from './commit.js';
 import { HistoryCuts } from './history-cuts.js';
 import { BRANCH_PREFIX, PIN_PREFIX, REMOTE_PREFIX, TAG_PREFIX } from './ref-names.js';
@@ -147,6 +147,7 @@ export async function fsck(repo: Repo, options: FsckOptions = {}): Promise<FsckR
     if (bytesToHex(root) === bytesToHex(EMPTY_ROOT)) continue;
     const where = by.join(', ');
     const stack: { hash: Hash; kind: FsckBlobKind; path: string }[] = [{ hash: root, kind: 'root', path: '/' }];
+    const links: { leaf: Hash; name: Uint8Array; inode: Uint8Array }[] = [];
     while (stack.length > 0) {
       options.signal?.throwIfAborted();
       const { hash, kind, path } = stack.pop()!;
@@ -173,7 +174,8 @@ export async function fsck(repo: Repo, options: FsckOptions = {}): Promise<FsckR
         const value = node.value(i);
         try {
           if (!isExtentKey(key)) {
-            decodeInfo(value);
+            if (isLinkRecord(value)) links.push({ leaf: hash, name: key.slice(), inode: linkRecordTarget(value).slice() });
+            else decodeInfo(value);
             continue;
           }
           const ext = decodeExtent(value);
@@ -184,6 +186,11 @@ export async function fsck(repo: Repo, options: FsckOptions = {}): Promise<FsckR
         }
       }
     }
+    // Hard links: each other name's record names an inode that lists it back.
+    for (const l of links) {
+      const problem = await linkProblem(repo, root, l.name, l.inode).catch((err: unknown) => (err as Error).message);
+      if (problem !== undefined) note(bytesToHex(l.leaf), 'corrupt', 'node', `${where} ${keyPath(l.name)}`, `hard link ${keyPath(l.name)}: ${problem}`);
+    }
   }
 
   report.problems = [...problems.values()];
@@ -191,4 +198,15 @@ export async function fsck(repo: Repo, options: FsckOptions = {}): Promise<FsckR
   report.corrupt = report.problems.filter((p) => p.problem === 'corrupt').map((p) => p.hash);
   report.ok = report.problems.length === 0;
   return report;
+}
+
+/** What is wrong with a hard link's record at `name` naming `inode` in `root`, if anything. */
+async function linkProblem(repo: Repo, root: Hash, name: Uint8Array, inode: Uint8Array): Promise<string | undefined> {
+  const value = await repo.fs.tree.get(root, inode);
+  if (value === undefined) return `it names ${keyPath(inode)}, which does not exist`;
+  if (isLinkRecord(value)) return `it names ${keyPath(inode)}, another link`;
+  const info = decodeInfo(value);
+  if (!(info.links ?? []).some((l) => bytesToHex(l) === bytesToHex(name))) return `${keyPath(inode)} does not list it among its names`;
+  if (bytesToHex(inode) >= bytesToHex(name)) return `${keyPath(inode)} is not its inode's least name`;
+  return undefined;
 }

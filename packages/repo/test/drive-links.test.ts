@@ -41,3 +41,25 @@ describe('Drive: hard links', () => {
     expect((await drive.lstat('/c')).nlink).toBe(2);
   });
 });
+
+describe('fsck and hard links', () => {
+  it('a tree with links is sound; a link record naming no inode is reported', async () => {
+    const { fsck, Repo: R } = await import('../src/index.js');
+    const { encodeLinkRecord, infoKey } = await import('@cafs/fs');
+    const repo = await R.open({ now: clock });
+    await repo.init();
+    const drive = await Drive.open(repo, 'main');
+    await drive.writeFile('/a', 'x');
+    await drive.link('/a', '/b');
+    await drive.commit('linked');
+    expect(await fsck(repo)).toMatchObject({ ok: true });
+    // A damaged tree: /c's record names /nothing/.
+    const head = (await repo.log('main').next()).value!;
+    const enc = new TextEncoder();
+    const bad = await repo.fs.tree.put(head.commit.root, infoKey([enc.encode('c')]), encodeLinkRecord(infoKey([enc.encode('nothing')])));
+    await repo.commit('main', bad, 'damaged');
+    const report = await fsck(repo);
+    expect(report.ok).toBe(false);
+    expect(report.problems.map((p) => p.detail).join('\n')).toMatch(/hard link \/c.*does not exist/);
+  });
+});
