@@ -114,6 +114,14 @@ export class FsReader {
     return r as Resolved & { info: Info };
   }
 
+  /**
+   * The key where a path's info and data live (symlinks followed): its own info key, or for a
+   * hard link's other name the inode's. A file's keys are this and its extent keys below it.
+   */
+  async inodeKey(path: PathLike): Promise<Uint8Array> {
+    return (await this.existing(path, 'stat', true)).key;
+  }
+
   /** Opens a file for many reads (symlinks followed): see FileReader. */
   async openFile(path: PathLike): Promise<FileReader> {
     const r = await this.existing(path, 'open', true);

@@ -110,6 +110,10 @@ export class Fs {
   dirEntries(root: Hash, path: PathLike, options?: { after?: string | Uint8Array | undefined }): AsyncGenerator<DirEntry> {
     return this.reader(root).dirEntries(path, options);
   }
+  /** Where a path's info and extents live in `root` (its inode's key: see FsReader.inodeKey). */
+  inodeKey(root: Hash, path: PathLike): Promise<Uint8Array> {
+    return this.reader(root).inodeKey(path);
+  }
   /** A file of `root` opened for many reads (`readInto`): the path is resolved once. */
   openFile(root: Hash, path: PathLike): Promise<FileReader> {
     return this.reader(root).openFile(path);

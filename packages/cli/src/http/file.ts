@@ -3,13 +3,12 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hash } from '@cafs/kv';
-import { infoKey, type Fs, type Stats } from '@cafs/fs';
+import type { Fs, Stats } from '@cafs/fs';
 import mime from 'mime-types';
 import { realPath } from './paths.js';
 import { planRanges, type ByteSpan } from './range.js';
 import { notModified, pipe, write } from './respond.js';
 
-const encoder = new TextEncoder();
 
 /** ETags already computed, per filesystem: a root never changes, so neither does a path's tag under it. */
 const TAGS_KEPT = 4096;
@@ -34,8 +33,8 @@ async function cachedFileTag(fs: Fs, root: Hash, path: string, signal: AbortSign
 
 /** A strong validator of a file's content and metadata: the hash of its keys and values. */
 async function fileTag(fs: Fs, root: Hash, path: string, signal: AbortSignal): Promise<string> {
-  const real = await realPath(fs, root, path);
-  const key = infoKey(real.split('/').filter(Boolean).map((n) => encoder.encode(n)));
+  // Where the inode lives: a hard link's other name tags the shared content.
+  const key = await fs.inodeKey(root, await realPath(fs, root, path));
   const lt = new Uint8Array(key.length + 1);
   lt.set(key);
   lt[key.length] = 1;
