@@ -12,13 +12,19 @@ for (const m of doc.matchAll(/^\| `(fs-[a-z0-9-]+)` \| .* \| `([0-9a-f]{64})` \|
 
 describe('docs/format.md filesystem vectors', () => {
   it('roots match byte for byte', async () => {
-    expect([...vectors.keys()]).toEqual(['fs-empty', 'fs-hello', 'fs-data']);
+    expect([...vectors.keys()]).toEqual(['fs-empty', 'fs-hello', 'fs-links', 'fs-data']);
     const fs = newFs();
     const empty = await fs.mkfs();
     expect(hex(empty)).toBe(vectors.get('fs-empty'));
     let r = await fs.mkdir(empty, '/docs');
     r = await fs.writeFile(r, '/docs/hello.txt', 'hello world');
     expect(hex(r)).toBe(vectors.get('fs-hello'));
+    const linked = await fs.link(r, '/docs/hello.txt', '/a.txt');
+    expect(hex(linked)).toBe(vectors.get('fs-links'));
+    expect(hex(await fs.unlink(await fs.link(await fs.link(r, '/docs/hello.txt', '/b'), '/b', '/a.txt'), '/b'))).toBe(vectors.get('fs-links'));
+    expect(hex(await fs.unlink(linked, '/a.txt'))).toBe(vectors.get('fs-hello'));
+    expect(doc).toContain('`' + bytesToHex((await fs.tree.get(linked, text('/a.txt/')))!) + '`');
+    expect(doc).toContain('`' + bytesToHex((await fs.tree.get(linked, text('/docs/hello.txt/')))!) + '`');
     r = await fs.writeFile(r, '/data.bin', xorshift32Bytes(200_000, 1));
     r = await fs.truncate(r, '/data.bin', 1_000_000);
     expect(hex(r)).toBe(vectors.get('fs-data'));

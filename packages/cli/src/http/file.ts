@@ -9,7 +9,6 @@ import { realPath } from './paths.js';
 import { planRanges, type ByteSpan } from './range.js';
 import { notModified, pipe, write } from './respond.js';
 
-
 /** ETags already computed, per filesystem: a root never changes, so neither does a path's tag under it. */
 const TAGS_KEPT = 4096;
 const tagCache = new WeakMap<Fs, Map<string, string>>();
