@@ -1,5 +1,5 @@
 // `cafs import`: a real directory into one filesystem root, in one batch.
-import { createReadStream } from 'node:fs';
+import { createReadStream, type BigIntStats } from 'node:fs';
 import { lstat, readFile, readdir, readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hash } from '@cafs/kv';
@@ -20,6 +20,8 @@ export interface ImportResult {
   files: number;
   dirs: number;
   symlinks: number;
+  /** Names recorded as hard links of a name met before (their inode's content was read once). */
+  links: number;
   bytes: number;
   /** Entries left out: 'vanished' (or stopped being what they were) while read, or 'busy' (changed on every read). */
   skipped: { path: string; reason: string }[];
@@ -52,10 +54,36 @@ interface Entry {
   mtimeNs: bigint;
   ctimeNs: bigint;
   ino: bigint;
+  dev: bigint;
+  /** Names of the inode on disk (st_nlink): more than 1 for a hard-linked non-directory. */
+  nlink: bigint;
   size: number;
   /** Device nodes: the device number (glibc's dev_t). */
   rdev: number;
 }
+
+function kindOf(st: BigIntStats): Entry['kind'] | undefined {
+  return st.isDirectory()
+    ? 'dir'
+    : st.isFile()
+      ? 'file'
+      : st.isSymbolicLink()
+        ? 'symlink'
+        : st.isFIFO()
+          ? 'fifo'
+          : st.isCharacterDevice()
+            ? 'chardev'
+            : st.isBlockDevice()
+              ? 'blockdev'
+              : undefined;
+}
+
+function statFields(st: BigIntStats): Omit<Entry, 'abs' | 'path' | 'kind'> {
+  return { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino, dev: st.dev, nlink: st.nlink, size: Number(st.size), rdev: Number(st.rdev) };
+}
+
+/** The inode a hard-linked non-directory shares with its other names on disk; undefined for the rest. */
+const inodeOf = (e: Entry): string | undefined => (e.kind !== 'dir' && e.nlink > 1n ? `${e.dev}:${e.ino}` : undefined);
 
 const SLASH = Buffer.from('/');
 const isRoot = (path: Uint8Array): boolean => path.length === 1 && path[0] === 0x2f;
@@ -63,7 +91,7 @@ const isRoot = (path: Uint8Array): boolean => path.length === 1 && path[0] === 0
 async function walk(root: Buffer, exclude: Set<string>, skipped: ImportResult['skipped']): Promise<Entry[]> {
   const out: Entry[] = [];
   const visit = async (abs: Buffer, path: Uint8Array): Promise<void> => {
-    let st: import('node:fs').BigIntStats;
+    let st: BigIntStats;
     try {
       st = await lstat(abs, { bigint: true });
     } catch (err) {
@@ -71,21 +99,9 @@ async function walk(root: Buffer, exclude: Set<string>, skipped: ImportResult['s
       if (out.length > 0 && vanished(err)) return void skipped.push({ path: shown(path), reason: 'vanished' });
       throw err;
     }
-    const kind = st.isDirectory()
-      ? 'dir'
-      : st.isFile()
-        ? 'file'
-        : st.isSymbolicLink()
-          ? 'symlink'
-          : st.isFIFO()
-            ? 'fifo'
-            : st.isCharacterDevice()
-              ? 'chardev'
-              : st.isBlockDevice()
-                ? 'blockdev'
-                : undefined;
+    const kind = kindOf(st);
     if (kind === undefined) return; // sockets: meaningless without their listener
-    out.push({ abs, path, kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino, size: Number(st.size), rdev: Number(st.rdev) });
+    out.push({ abs, path, kind, ...statFields(st) });
     if (kind === 'dir') {
       let names: Buffer[];
       try {
@@ -109,7 +125,8 @@ async function walk(root: Buffer, exclude: Set<string>, skipped: ImportResult['s
 /**
  * Writes the file `e` into the batch as it is once a read finds it unchanged from start to end
  * (size and mtime as stated before and after the read); re-reads it when it changed meanwhile.
- * Undefined when it vanished (recorded in `result.skipped`); the bytes written otherwise.
+ * Undefined when it vanished (recorded in `result.skipped`); otherwise the bytes written, and
+ * the inode and mtime of the file as read (they differ from `e`'s when it was replaced meanwhile).
  */
 async function writeStable(
   batch: Batch,
@@ -119,7 +136,7 @@ async function writeStable(
   result: ImportResult,
   /** Sets the batch's clock (ctime follows the mtime recorded). */
   setClock: (ns: bigint) => void,
-): Promise<number | undefined> {
+): Promise<{ written: number; ino: bigint; mtimeNs: bigint } | undefined> {
   let before: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint; mode: number } = { size: BigInt(e.size), mtimeNs: e.mtimeNs, ctimeNs: e.ctimeNs, ino: e.ino, mode: e.mode };
   for (let n = 1; ; n++) {
     try {
@@ -141,7 +158,7 @@ async function writeStable(
       }
       const after = await lstat(e.abs, { bigint: true });
       const same = after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs && after.ino === before.ino;
-      if (after.isFile() && same && BigInt(written) === before.size) return written;
+      if (after.isFile() && same && BigInt(written) === before.size) return { written, ino: before.ino, mtimeNs: before.mtimeNs };
       if (!after.isFile()) throw Object.assign(new Error('no longer a file'), { code: 'EINVAL' });
       if (n >= MAX_READS) {
         // Written to all the time (a download, a log): left out rather than recorded torn.
@@ -185,9 +202,24 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
   clock = repro ? 0n : top.mtimeNs;
   let root = await fs.mkfs({ mode: top.mode, mtime: clock, uid: repro ? 0 : top.uid, gid: repro ? 0 : top.gid });
   const batch = fs.batch(root);
-  const result: ImportResult = { root, files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped, reread: [] };
+  const result: ImportResult = { root, files: 0, dirs: 0, symlinks: 0, links: 0, bytes: 0, skipped, reread: [] };
   const dirs: Entry[] = [];
   let done = 0;
+  // Hard links (as tar and rsync -H keep them): the first name met of an inode on disk
+  // (st_dev, st_ino) is written, the others are linked to it. `later`: the indexes of those
+  // others, which are not read (ahead or at all); only entries with st_nlink > 1 are looked at.
+  const later = new Set<number>();
+  {
+    const met = new Set<string>();
+    for (let i = 0; i < entries.length; i++) {
+      const id = entries[i]!.nlink > 1n ? inodeOf(entries[i]!) : undefined;
+      if (id === undefined) continue;
+      if (met.has(id)) later.add(i);
+      else met.add(id);
+    }
+  }
+  /** Inodes written so far: the name that holds each, and the clock its ctime was set at. */
+  const written = new Map<string, { path: Uint8Array; clock: bigint }>();
   // Read small files ahead (up to 16 at a time) while the batch digests the current one.
   const ahead = new Map<number, Promise<Buffer>>();
   let nextRead = 0;
@@ -195,7 +227,7 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
     if (nextRead < from) nextRead = from;
     while (nextRead < entries.length && ahead.size < 16) {
       const e = entries[nextRead]!;
-      if (e.kind === 'file' && e.size <= SMALL_FILE) {
+      if (e.kind === 'file' && e.size <= SMALL_FILE && !later.has(nextRead)) {
         const p = readFile(e.abs);
         p.catch(() => undefined);
         ahead.set(nextRead, p);
@@ -203,9 +235,42 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
       nextRead++;
     }
   };
+  const count = (e: Entry): void => {
+    if (e.kind === 'file') result.files++;
+    else if (e.kind === 'symlink') result.symlinks++;
+  };
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     readAhead(i + 1);
+    let id = inodeOf(e);
+    const holder = id === undefined ? undefined : written.get(id);
+    if (holder !== undefined) {
+      // Another name of an inode already written: a link, if it still names that inode.
+      let now: BigIntStats | undefined;
+      try {
+        now = await lstat(e.abs, { bigint: true });
+      } catch (err) {
+        if (!vanished(err)) throw err;
+      }
+      const kind = now === undefined ? undefined : kindOf(now);
+      if (now === undefined || kind === undefined || kind === 'dir') {
+        skipped.push({ path: shown(e.path), reason: 'vanished' });
+        options.onProgress?.(++done, entries.length, result.bytes);
+        continue;
+      }
+      if (now.dev === e.dev && now.ino === e.ino) {
+        // ctime as the name that holds it set it: the same root whichever name came first.
+        clock = holder.clock;
+        await batch.link(holder.path, e.path);
+        count(e);
+        result.links++;
+        options.onProgress?.(++done, entries.length, result.bytes);
+        continue;
+      }
+      // Replaced meanwhile (an editor's save breaks a link): recorded as what it is now.
+      Object.assign(e, { kind }, statFields(now));
+      id = inodeOf(e);
+    }
     const t = repro ? 0n : e.mtimeNs;
     clock = t;
     if (e.kind === 'dir') {
@@ -215,13 +280,15 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
     } else if (e.kind === 'file') {
       const pending = ahead.get(i);
       ahead.delete(i);
-      const size = await writeStable(batch, e, pending, repro, result, (ns) => (clock = ns));
-      if (size === undefined) {
+      const w = await writeStable(batch, e, pending, repro, result, (ns) => (clock = ns));
+      if (w === undefined) {
         options.onProgress?.(++done, entries.length, result.bytes);
         continue;
       }
       result.files++;
-      result.bytes += size;
+      result.bytes += w.written;
+      // Replaced while read: the other names of the inode met in the walk are not this file's.
+      if (id !== undefined && w.ino !== e.ino) id = undefined;
     } else if (e.kind === 'fifo' || e.kind === 'chardev' || e.kind === 'blockdev') {
       await batch.mknod(e.path, e.kind, e.mode, e.kind === 'fifo' ? 0 : e.rdev);
       await batch.lutimes(e.path, t, t);
@@ -240,6 +307,7 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
       result.symlinks++;
     }
     if (!repro && (e.uid !== 0 || e.gid !== 0) && !isRoot(e.path)) await batch.lchown(e.path, e.uid, e.gid);
+    if (id !== undefined && !written.has(id)) written.set(id, { path: e.path, clock });
     options.onProgress?.(++done, entries.length, result.bytes);
   }
   // Directory times last: adding children moved them.

@@ -12,7 +12,7 @@ export function importCommand(program: Command, ctx: Context): void {
     program
       .command('import')
       .argument('<dir>', 'the directory to import')
-      .description('record a directory as a new commit on a branch (files, directories, symlinks, modes, times)')
+      .description('record a directory as a new commit on a branch (files, directories, symlinks, hard links, modes, times)')
       .option('-b, --branch <name>', 'the branch to commit to (created if absent)', 'main')
       .option('-m, --message <msg>', 'the commit message')
       .option('--reproducible', 'zero times and owners: the same tree gives the same root anywhere')
@@ -37,14 +37,16 @@ export function importCommand(program: Command, ctx: Context): void {
           const same = parent !== undefined && hex((await repo.readCommit(parent)).root) === hex(r.root);
           // An unchanged tree makes no commit (git's habit), unless asked.
           const commit = same && !o.allowEmpty ? parent! : await repo.commit(o.branch, r.root, o.message ?? `import ${dir}`, { expect: parent });
-          if (o.json) return json({ branch: o.branch, commit: hex(commit), root: hex(r.root), files: r.files, dirs: r.dirs, symlinks: r.symlinks, bytes: r.bytes, changed: !same, skipped: r.skipped, reread: r.reread });
+          if (o.json) return json({ branch: o.branch, commit: hex(commit), root: hex(r.root), files: r.files, dirs: r.dirs, symlinks: r.symlinks, links: r.links, bytes: r.bytes, changed: !same, skipped: r.skipped, reread: r.reread });
           if (o.verbose) {
             for (const s of r.skipped) process.stderr.write(`skipped ${s.path} (${s.reason === 'busy' ? 'it changed on every read' : 'it vanished while importing'})\n`);
             for (const p of r.reread) process.stderr.write(`read again ${p} (it changed while being read)\n`);
           } else if (r.skipped.length > 0 || r.reread.length > 0) {
             process.stderr.write(`${r.skipped.length} entries vanished or kept changing while importing and were left out, ${r.reread.length} files were read again (-v names them)\n`);
           }
-          out(`${o.branch} ${hex(commit).slice(0, 12)}: ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks, ${r.bytes} bytes${same ? ' (no changes)' : ''}\nroot ${hex(r.root)}`);
+          // Names that are hard links of another are counted with their type, and said once more.
+          const links = r.links > 0 ? ` (${r.links} of them hard links)` : '';
+          out(`${o.branch} ${hex(commit).slice(0, 12)}: ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks${links}, ${r.bytes} bytes${same ? ' (no changes)' : ''}\nroot ${hex(r.root)}`);
         });
       }),
     'cafs import ./site --branch site -m "publish"\ncafs import . --reproducible --json',
