@@ -11,7 +11,7 @@ export function lsCommand(program: Command, ctx: Context): void {
       .command('ls')
       .argument('[spec]', 'REF[:PATH]', 'main')
       .description('list a directory of a tree')
-      .option('-l, --long', 'mode, owner, group, size, time')
+      .option('-l, --long', 'mode, link count, owner, group, size, time')
       .option('-n, --numeric-uid-gid', 'like -l, with numeric user and group ids')
       .option('-R, --recursive', 'list subdirectories too')
       .option('--json', 'print entries as JSON')
@@ -19,19 +19,19 @@ export function lsCommand(program: Command, ctx: Context): void {
         await withSpec(spec, async (repo, ref, path) => {
           const { root } = await resolveRoot(repo, ref);
           const start = normPath(path);
-          const rows: { path: string; name: string; type: string; mode: number; uid: number; gid: number; size: number; mtime: string; target?: string; rdev?: number }[] = [];
+          const rows: { path: string; name: string; type: string; mode: number; uid: number; gid: number; size: number; nlink: number; mtime: string; target?: string; rdev?: number }[] = [];
           const visit = async (dir: string): Promise<void> => {
             const st = await repo.fs.stat(root, dir);
             if (!st.isDirectory()) {
               const l = await repo.fs.lstat(root, dir);
-              rows.push({ path: dir, name: dir.split('/').pop()!, type: l.type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: Number(l.size), mtime: timeString(l.mtimeNs) });
+              rows.push({ path: dir, name: dir.split('/').pop()!, type: l.type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: Number(l.size), nlink: l.nlink, mtime: timeString(l.mtimeNs) });
               return;
             }
             const sub: string[] = [];
             for (const e of await repo.fs.readdir(root, dir, { withFileTypes: true })) {
               const p = dir === '/' ? '/' + e.name : dir + '/' + e.name;
               const l = await repo.fs.lstat(root, p);
-              const row: (typeof rows)[number] = { path: p, name: e.name, type: l.type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: Number(l.size), mtime: timeString(l.mtimeNs) };
+              const row: (typeof rows)[number] = { path: p, name: e.name, type: l.type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: Number(l.size), nlink: l.nlink, mtime: timeString(l.mtimeNs) };
               if (l.type === 'symlink') row.target = await repo.fs.readlink(root, p);
               if (l.isCharacterDevice() || l.isBlockDevice()) row.rdev = l.rdev;
               rows.push(row);
@@ -46,12 +46,14 @@ export function lsCommand(program: Command, ctx: Context): void {
           const group = (r: (typeof rows)[number]): string => (o.numericUidGid ? String(r.gid) : groupName(r.gid));
           const ow = long ? rows.reduce((w, r) => Math.max(w, owner(r).length), 0) : 0;
           const gw = long ? rows.reduce((w, r) => Math.max(w, group(r).length), 0) : 0;
+          // The number of names (hard links), right-aligned as GNU ls prints it.
+          const nw = long ? rows.reduce((w, r) => Math.max(w, String(r.nlink).length), 0) : 0;
           for (const r of rows) {
             const name = o.recursive ? r.path : r.name;
             const shown = r.type === 'directory' ? name + '/' : name;
             // A device shows "major, minor" where a file shows its size, as GNU ls does.
             const size = r.rdev === undefined ? String(r.size) : `${devMajor(r.rdev)}, ${devMinor(r.rdev)}`;
-            if (long) out(`${modeString(r)} ${owner(r).padEnd(ow)} ${group(r).padEnd(gw)} ${size.padStart(10)} ${r.mtime} ${shown}${r.target !== undefined ? ' -> ' + r.target : ''}`);
+            if (long) out(`${modeString(r)} ${String(r.nlink).padStart(nw)} ${owner(r).padEnd(ow)} ${group(r).padEnd(gw)} ${size.padStart(10)} ${r.mtime} ${shown}${r.target !== undefined ? ' -> ' + r.target : ''}`);
             else out(shown);
           }
         });

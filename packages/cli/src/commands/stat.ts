@@ -20,6 +20,9 @@ export function statCommand(program: Command, ctx: Context): void {
             mode: '0' + (st.mode & 0o7777).toString(8),
             size: Number(st.size),
             blocks: Number(st.blocks),
+            // Names of the inode (hard links; 2 for a directory), and its number, equal for all its names.
+            nlink: st.nlink,
+            ino: st.ino,
             uid: st.uid,
             gid: st.gid,
             mtime: st.mtime.toISOString(),
