@@ -1,7 +1,7 @@
 // `cafs export`: a root into a real directory, plainly or as an atomic projection.
 import { createWriteStream } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, readFile, readdir, readlink, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
@@ -37,6 +37,64 @@ async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<
 interface TreeEntry {
   path: string;
   type: FileType;
+  /**
+   * A non-directory with other names (hard links): the same for every name of its inode (its
+   * inode number, equal for all names, with the metadata they share).
+   */
+  inode?: string;
+}
+
+/** Tree names of one inode, in walk order: the first is written, the others linked to it. */
+function linkGroups(entries: readonly TreeEntry[]): Map<string, TreeEntry[]> {
+  const groups = new Map<string, TreeEntry[]>();
+  for (const e of entries) {
+    if (e.inode === undefined) continue;
+    const g = groups.get(e.inode);
+    if (g === undefined) groups.set(e.inode, [e]);
+    else g.push(e);
+  }
+  return groups;
+}
+
+/** The path of an info key ("/a/b/" is /a/b), as the diff names paths. */
+const keyPath = (key: Uint8Array): string => '/' + new TextDecoder().decode(key.subarray(1, key.length - 1));
+
+let tmpCount = 0;
+/** A name beside `dest` for making what replaces it, then renaming it over `dest`. */
+const tmpBeside = (dest: string): string => join(dirname(dest), `.cafs-tmp-${process.pid}-${++tmpCount}-${Math.random().toString(36).slice(2, 8)}`);
+
+/**
+ * Makes a non-directory at `dest` with `make(at)`, replacing what is there in one rename (a
+ * reader sees the old entry or the new one; an old hard link's other names keep their content).
+ * A directory there is removed first.
+ */
+async function replaceEntry(dest: string, make: (at: string) => Promise<void>): Promise<void> {
+  const have = await exists(dest);
+  if (have === undefined) return make(dest);
+  if (have.isDirectory()) {
+    await rm(dest, { recursive: true, force: true });
+    return make(dest);
+  }
+  const tmp = tmpBeside(dest);
+  await make(tmp);
+  // A node that could not be made here (a warning said so): the old entry goes all the same.
+  if ((await exists(tmp)) === undefined) return void (await rm(dest, { force: true }));
+  await rename(tmp, dest);
+  // rename(2) of two names of one inode does nothing: the temporary name would stay.
+  await unlink(tmp).catch(() => undefined);
+}
+
+/** `dest` as another name of the inode at `holder` (already written); replaces what is there. */
+async function linkEntry(repo: Repo, root: Hash, path: string, holder: string, dest: string, devices: boolean): Promise<void> {
+  await replaceEntry(dest, async (at) => {
+    try {
+      await link(holder, at);
+    } catch (err) {
+      // The first name could not be made (a node mknod refused): this one is tried on its own.
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      await writeEntry(repo, root, path, at, devices);
+    }
+  });
 }
 
 /**
@@ -65,7 +123,8 @@ async function makeNode(dest: string, type: FileType, rdev: number): Promise<boo
 async function* walkTree(repo: Repo, root: Hash, from: string, devices: boolean): AsyncGenerator<TreeEntry> {
   const st = await repo.fs.lstat(root, from);
   if (special(st.type, devices)) return;
-  yield { path: from, type: st.type };
+  const inode = st.type !== 'directory' && st.nlink > 1 ? `${st.ino}:${st.nlink}:${st.size}:${st.mode}:${st.mtimeNs}:${st.ctimeNs}` : undefined;
+  yield inode === undefined ? { path: from, type: st.type } : { path: from, type: st.type, inode };
   if (st.type !== 'directory') return;
   for (const e of await repo.fs.readdir(root, from, { withFileTypes: true })) {
     // Export writes names as strings: refuse a name that is not UTF-8 rather than change it.
@@ -134,6 +193,8 @@ export interface ExportResult {
   files: number;
   dirs: number;
   symlinks: number;
+  /** Names (counted with files and symlinks) that are hard links of a name before them. */
+  links: number;
   written: number;
 }
 
@@ -147,49 +208,92 @@ export async function exportPlain(repo: Repo, root: Hash, from: string, dir: str
   const entries: TreeEntry[] = [];
   for await (const e of walkTree(repo, root, from, options.devices === true)) entries.push(e);
   const rel = (p: string): string => (from === '/' ? p : p.slice(from.length) || '/');
-  const skip = new Set<string>();
-  const clobbered: string[] = [];
+  const destOf = (e: TreeEntry): string => sub(dir, rel(e.path));
+  const devices = options.devices === true;
+  // What is there already, and whether it holds what the tree does.
+  const have = new Map<string, import('node:fs').Stats>();
   await pool(entries, 16, async (e) => {
-    const dest = sub(dir, rel(e.path));
-    const have = await exists(dest);
-    if (have === undefined) return;
-    if (await sameAsTree(repo, root, e.path, e.type, dest, have)) {
-      if (e.type !== 'directory') skip.add(e.path);
-      return;
-    }
-    clobbered.push(dest);
+    const h = await exists(destOf(e));
+    if (h !== undefined) have.set(e.path, h);
   });
+  const groups = linkGroups(entries);
+  const diskOf = (e: TreeEntry): string | undefined => {
+    const h = have.get(e.path);
+    return h === undefined || h.isDirectory() ? undefined : `${h.dev}:${h.ino}`;
+  };
+  const holderOf = (e: TreeEntry): TreeEntry | undefined => (e.inode === undefined ? undefined : groups.get(e.inode)![0]);
+  const same = new Map<string, boolean>();
+  const clobbered: string[] = [];
+  const check = async (e: TreeEntry): Promise<void> => {
+    const h = have.get(e.path)!;
+    const ok = await sameAsTree(repo, root, e.path, e.type, destOf(e), h);
+    same.set(e.path, ok);
+    if (!ok) clobbered.push(destOf(e));
+  };
+  // An inode's other names already linked to its first name on disk hold what it holds: not read again.
+  const linkedOnDisk = (e: TreeEntry): boolean => {
+    const holder = holderOf(e);
+    return holder !== undefined && holder !== e && diskOf(e) !== undefined && diskOf(e) === diskOf(holder);
+  };
+  await pool(
+    entries.filter((e) => have.has(e.path) && !linkedOnDisk(e)),
+    16,
+    check,
+  );
+  for (const e of entries) if (have.has(e.path) && linkedOnDisk(e)) same.set(e.path, same.get(holderOf(e)!.path)!);
   if (clobbered.length > 0 && !options.force) {
     clobbered.sort();
     throw new CliError(`refusing to overwrite ${clobbered[0]}${clobbered.length > 1 ? ` and ${clobbered.length - 1} more` : ''} (they differ from the tree; use --force)`);
   }
-  const result: ExportResult = { files: 0, dirs: 0, symlinks: 0, written: 0 };
+  // A file on disk is up to date only if it is the one inode of its tree inode's names: names
+  // linked on disk but not in the tree (or the other way) are written again.
+  const users = new Map<string, Set<string>>();
+  for (const e of entries) {
+    const d = diskOf(e);
+    if (d === undefined) continue;
+    const u = users.get(d) ?? new Set<string>();
+    u.add(e.inode ?? 'path:' + e.path);
+    users.set(d, u);
+  }
+  const upToDate = (e: TreeEntry): boolean => same.get(e.path) === true && diskOf(e) !== undefined && users.get(diskOf(e)!)!.size === 1;
+  const result: ExportResult = { files: 0, dirs: 0, symlinks: 0, links: 0, written: 0 };
   let done = 0;
   const tick = (): void => options.onProgress?.(++done, entries.length);
   const dirs: [string, string][] = [];
-  // Directories first (in order, parents before children), then the rest in parallel.
+  // Directories first (in order, parents before children), then the rest in parallel, then the
+  // other names of linked inodes once their first names are written.
   const rest: TreeEntry[] = [];
+  const links: TreeEntry[] = [];
   for (const e of entries) {
-    const dest = sub(dir, rel(e.path));
+    const dest = destOf(e);
     if (e.type !== 'directory') {
       if (e.type === 'file') result.files++;
       else if (e.type === 'symlink') result.symlinks++;
-      if (!skip.has(e.path)) rest.push(e);
-      else tick();
+      const holder = holderOf(e);
+      if (holder !== undefined && holder !== e) {
+        result.links++;
+        // Kept when the first name is kept and this one is already its link.
+        if (upToDate(holder) && diskOf(e) === diskOf(holder)) tick();
+        else links.push(e);
+      } else if (upToDate(e)) tick();
+      else rest.push(e);
       continue;
     }
     result.dirs++;
-    const have = await exists(dest);
-    if (have !== undefined && !have.isDirectory()) await rm(dest, { force: true });
+    const h = have.get(e.path);
+    if (h !== undefined && !h.isDirectory()) await rm(dest, { force: true });
     dirs.push([e.path, dest]);
-    await writeEntry(repo, root, e.path, dest, options.devices === true);
-    if (have === undefined || !have.isDirectory()) result.written++;
+    await writeEntry(repo, root, e.path, dest, devices);
+    if (h === undefined || !h.isDirectory()) result.written++;
     tick();
   }
   await pool(rest, 16, async (e) => {
-    const dest = sub(dir, rel(e.path));
-    await rm(dest, { recursive: true, force: true });
-    await writeEntry(repo, root, e.path, dest, options.devices === true);
+    await replaceEntry(destOf(e), (at) => writeEntry(repo, root, e.path, at, devices));
+    result.written++;
+    tick();
+  });
+  await pool(links, 16, async (e) => {
+    await linkEntry(repo, root, e.path, destOf(holderOf(e)!), destOf(e), devices);
     result.written++;
     tick();
   });
@@ -218,7 +322,11 @@ function versionName(): string {
   return `..${t}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Copies a version directory with hard links for files (their inodes are never changed later). */
+/**
+ * Copies a version directory with hard links for everything but directories (their inodes are
+ * never changed later): symbolic links too (link(2) does not follow them), so names that are
+ * one inode in the old version stay one in the copy.
+ */
 async function linkCopy(from: string, to: string): Promise<void> {
   const st = await lstat(from, { bigint: true });
   await mkdir(to);
@@ -227,11 +335,7 @@ async function linkCopy(from: string, to: string): Promise<void> {
     const a = join(from, e.name);
     const b = join(to, e.name);
     if (e.isDirectory()) await linkCopy(a, b);
-    else if (e.isSymbolicLink()) {
-      const s = await lstat(a, { bigint: true });
-      await symlink(await readlink(a), b);
-      await lutimes(b, secs(s.mtimeNs), secs(s.mtimeNs)).catch(() => undefined);
-    } else if (e.name !== ROOT_FILE) await link(a, b);
+    else if (e.name !== ROOT_FILE) await link(a, b);
   }
   await utimes(to, secs(st.mtimeNs), secs(st.mtimeNs));
 }
@@ -286,6 +390,10 @@ export async function exportAtomic(repo: Repo, root: Hash, dir: string, options:
       result.incremental = true;
       await linkCopy(join(dir, oldVersion), vdir);
       const dirs: [string, string][] = [];
+      // Linked inodes that changed (content, metadata or names), by their least name: written
+      // once the diff is applied, their first name anew and every other name linked to it (an
+      // unchanged name of a changed inode is in no change of the diff: it still names the old inode).
+      const relink = new Map<string, string[]>();
       let changes = 0;
       for await (const c of repo.fs.diff(oldRoot, root)) {
         options.onProgress?.(++changes, changes);
@@ -298,6 +406,11 @@ export async function exportAtomic(repo: Repo, root: Hash, dir: string, options:
         const right = c.right!;
         if (c.op === 'add') result.added++;
         else result.modified++;
+        if (right.type !== 'directory' && (c.rightLink !== undefined || (right.links?.length ?? 0) > 0)) {
+          const holder = c.rightLink ?? c.path;
+          if (!relink.has(holder)) relink.set(holder, [holder, ...(right.links ?? []).map(keyPath)]);
+          continue;
+        }
         if (right.type === 'directory') {
           const have = await exists(dest);
           if (have !== undefined && !have.isDirectory()) await rm(dest, { force: true });
@@ -307,6 +420,17 @@ export async function exportAtomic(repo: Repo, root: Hash, dir: string, options:
           // Never change a linked inode in place: a new file replaces it.
           await rm(dest, { recursive: true, force: true });
           await writeEntry(repo, root, c.path, dest, options.devices === true);
+        }
+      }
+      for (const names of relink.values()) {
+        const [holder, ...others] = names.map((p) => [p, sub(vdir, p)] as const);
+        await rm(holder![1], { recursive: true, force: true });
+        await writeEntry(repo, root, holder![0], holder![1], options.devices === true);
+        for (const [path, dest] of others) {
+          await linkEntry(repo, root, path, holder![1], dest, options.devices === true);
+          // Its directory may be in no change of the diff: its time is set again below.
+          const parent = path.slice(0, path.lastIndexOf('/')) || '/';
+          dirs.push([parent, sub(vdir, parent)]);
         }
       }
       await setDirTimes(repo, root, dirs);

@@ -39,7 +39,7 @@ export function exportCommand(program: Command, ctx: Context): void {
               const r = await exportPlain(repo, root, normPath(path), dir, { force: o.force === true, devices: o.devices === true, onProgress });
               bar.stop(); // before printing
               if (o.json) json({ ...r, root: hex(root), changed: r.written > 0 });
-              else out(`exported ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks to ${dir} (${r.written} written)`);
+              else out(`exported ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks${r.links > 0 ? ` (${r.links} of them hard links)` : ''} to ${dir} (${r.written} written)`);
             }
           } finally {
             bar.stop();
