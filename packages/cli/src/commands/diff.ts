@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { FsChange } from '@cafs/fs';
 import { CliError } from '../errors.js';
-import { patchFor } from '../patch.js';
+import { linkNote, patchFor, type LinkNote } from '../patch.js';
 import { isUrlRef, openUrlRef, parseUrlRef } from '../remote-ref.js';
 import { out, json, example, resolveRoot, normPath, summarizeInfo, type Context } from './shared.js';
 
@@ -28,10 +28,30 @@ export function diffCommand(program: Command, ctx: Context): void {
           const ra = await resolveRoot(repo, refA);
           const rb = await resolveRoot(repo, second);
           const changes: FsChange[] = [];
-          for await (const c of repo.fs.diff(ra.root, rb.root, { ranges: true, renames: true, ...(path ? { path: normPath(path) } : {}) })) changes.push(c);
+          const notes = new Map<FsChange, LinkNote>();
+          for await (const c of repo.fs.diff(ra.root, rb.root, { ranges: true, renames: true, ...(path ? { path: normPath(path) } : {}) })) {
+            // Hard links: a name that only gained or lost other names is no change of its own.
+            const note = await linkNote(repo, ra.root, rb.root, c);
+            if (note.hidden) continue;
+            changes.push(c);
+            notes.set(c, note);
+          }
           const letter = { add: 'A', remove: 'D', change: 'M', rename: 'R' } as const;
+          const summary = (info: FsChange['left']): Record<string, unknown> | undefined =>
+            info === undefined ? undefined : { ...summarizeInfo(info), nlink: info.type === 'directory' ? undefined : 1 + (info.links?.length ?? 0) };
           if (o.json) {
-            return json(changes.map((c) => ({ op: c.op, path: c.path, from: c.from, left: summarizeInfo(c.left), right: summarizeInfo(c.right), ranges: c.ranges?.map((r) => [Number(r.start), Number(r.end)]) })));
+            return json(
+              changes.map((c) => ({
+                op: c.op,
+                path: c.path,
+                from: c.from,
+                left: summary(c.left),
+                right: summary(c.right),
+                ranges: c.ranges?.map((r) => [Number(r.start), Number(r.end)]),
+                hardLinkTo: notes.get(c)!.linkTo,
+                wasHardLinkTo: notes.get(c)!.wasLinkTo,
+              })),
+            );
           }
           if (o.stat) {
             const n = { add: 0, remove: 0, change: 0, rename: 0 };
@@ -39,6 +59,8 @@ export function diffCommand(program: Command, ctx: Context): void {
             for (const c of changes) {
               n[c.op]++;
               if (o.stat) for (const r of c.ranges ?? []) bytes += r.end - r.start;
+              // A new (or removed) hard link of a file there (or still there) is no new content.
+              if (notes.get(c)!.contentElsewhere) continue;
               if (c.op === 'add' && c.right?.type === 'file') bytes += c.right.size;
               if (c.op === 'remove' && c.left?.type === 'file') bytes += c.left.size;
             }
@@ -46,13 +68,15 @@ export function diffCommand(program: Command, ctx: Context): void {
             return;
           }
           if (!o.nameStatus && !o.ranges) {
-            for (const c of changes) for (const line of await patchFor(repo, ra.root, rb.root, c)) out(line);
+            for (const c of changes) for (const line of await patchFor(repo, ra.root, rb.root, c, notes.get(c))) out(line);
             return;
           }
           for (const c of changes) {
             if (o.nameStatus) out(`${letter[c.op]}\t${c.op === 'rename' ? c.from + '\t' : ''}${c.path}`);
             else {
               const t = (c.right ?? c.left)!.type === 'directory' && c.path !== '/' ? '/' : '';
+              const n = notes.get(c)!;
+              const links = (n.wasLinkTo !== undefined ? ` (${c.op === 'remove' ? 'was a' : 'no longer a'} hard link to ${n.wasLinkTo})` : '') + (n.linkTo !== undefined ? ` (hard link to ${n.linkTo})` : '');
               const detail =
                 c.op === 'rename'
                   ? ` (from ${c.from})`
@@ -61,7 +85,7 @@ export function diffCommand(program: Command, ctx: Context): void {
                     : c.op === 'change' && c.left && c.right && c.left.mode !== c.right.mode
                       ? ` mode ${c.left.mode.toString(8)} -> ${c.right.mode.toString(8)}`
                       : '';
-              out(`${letter[c.op]} ${c.path}${t}${detail}`);
+              out(`${letter[c.op]} ${c.path}${t}${detail}${links}`);
             }
           }
         });
