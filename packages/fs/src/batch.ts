@@ -229,6 +229,32 @@ export class FsReader {
     }
   }
 
+  /**
+   * How many subdirectories a directory has (its `nlink` is 2 + this, as on tmpfs), looking at
+   * no more than `limit` entries: undefined for a larger directory. One seek per entry.
+   */
+  async subdirCount(path: PathLike, limit = 10_000): Promise<number | undefined> {
+    const dir = await this.existing(path, 'stat', true);
+    if (dir.info.type !== 'directory') throw new FsError('ENOTDIR', 'stat', showPath(path));
+    const end = prefixEnd(dir.key);
+    let from: Uint8Array | undefined;
+    let seen = 0;
+    let dirs = 0;
+    for (;;) {
+      let next: Uint8Array | undefined;
+      for await (const e of this.kv.entries(from === undefined ? { gt: dir.key, lt: end } : { gte: from, lt: end })) {
+        const child = childKey(dir.key, nameOf(e.key, dir.key));
+        // A child with no info of its own (its key absent, keys below it) reads as a directory.
+        if (compareBytes(e.key, child) !== 0 || infoType(e.value) === 'directory') dirs++;
+        next = prefixEnd(child);
+        break;
+      }
+      if (next === undefined) return dirs;
+      if (++seen > limit) return undefined;
+      from = next;
+    }
+  }
+
   async readFile(path: PathLike): Promise<Uint8Array> {
     const r = await this.existing(path, 'open', true);
     if (r.info.type === 'directory') throw new FsError('EISDIR', 'read', showPath(path));

@@ -110,6 +110,10 @@ export class Fs {
   dirEntries(root: Hash, path: PathLike, options?: { after?: string | Uint8Array | undefined }): AsyncGenerator<DirEntry> {
     return this.reader(root).dirEntries(path, options);
   }
+  /** Subdirectories of a directory, for its link count (2 + this); undefined past `limit` entries. */
+  subdirCount(root: Hash, path: PathLike, limit?: number): Promise<number | undefined> {
+    return this.reader(root).subdirCount(path, limit);
+  }
   /** Where a path's info and extents live in `root` (its inode's key: see FsReader.inodeKey). */
   inodeKey(root: Hash, path: PathLike): Promise<Uint8Array> {
     return this.reader(root).inodeKey(path);

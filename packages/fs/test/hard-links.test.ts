@@ -257,3 +257,20 @@ describe('hard links', () => {
     expect(changed!.ranges![0]!.start).toBeLessThanOrEqual(10n);
   });
 });
+
+describe('directory link counts', () => {
+  it('subdirCount follows mkdir, rmdir and renames of directories in and out', async () => {
+    const fs = newFs();
+    let r = await fs.mkfs();
+    for (const d of ['/a', '/b', '/a/x', '/a/y', '/b/z']) r = await fs.mkdir(r, d);
+    r = await fs.writeFile(r, '/a/file', 'f');
+    r = await fs.writeFile(r, '/a/x/deep', bytes(5000, 2));
+    expect([await fs.subdirCount(r, '/'), await fs.subdirCount(r, '/a'), await fs.subdirCount(r, '/b')]).toEqual([2, 2, 1]);
+    r = await fs.rename(r, '/b/z', '/a/z');
+    expect([await fs.subdirCount(r, '/a'), await fs.subdirCount(r, '/b')]).toEqual([3, 0]);
+    r = await fs.rmdir(r, '/a/y');
+    expect(await fs.subdirCount(r, '/a')).toBe(2);
+    expect(await fs.subdirCount(r, '/a', 2)).toBeUndefined();
+    expect(await codeOf(fs.subdirCount(r, '/a/file'))).toBe('ENOTDIR');
+  });
+});
