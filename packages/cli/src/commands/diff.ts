@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { FsChange } from '@cafs/fs';
 import { CliError } from '../errors.js';
-import { linkNote, patchFor, type LinkNote } from '../patch.js';
+import { patchFor, withLinkNotes } from '../patch.js';
 import { isUrlRef, openUrlRef, parseUrlRef } from '../remote-ref.js';
 import { out, json, example, resolveRoot, normPath, summarizeInfo, type Context } from './shared.js';
 
@@ -27,15 +27,10 @@ export function diffCommand(program: Command, ctx: Context): void {
         await withSpec(a, async (repo, refA) => {
           const ra = await resolveRoot(repo, refA);
           const rb = await resolveRoot(repo, second);
-          const changes: FsChange[] = [];
-          const notes = new Map<FsChange, LinkNote>();
-          for await (const c of repo.fs.diff(ra.root, rb.root, { ranges: true, renames: true, ...(path ? { path: normPath(path) } : {}) })) {
-            // Hard links: a name that only gained or lost other names is no change of its own.
-            const note = await linkNote(repo, ra.root, rb.root, c);
-            if (note.hidden) continue;
-            changes.push(c);
-            notes.set(c, note);
-          }
+          const found: FsChange[] = [];
+          for await (const c of repo.fs.diff(ra.root, rb.root, { ranges: true, renames: true, ...(path ? { path: normPath(path) } : {}) })) found.push(c);
+          // Hard links: names that joined or left an inode, said as such.
+          const { changes, notes } = await withLinkNotes(repo, ra.root, rb.root, found, path ? normPath(path) : '/');
           const letter = { add: 'A', remove: 'D', change: 'M', rename: 'R' } as const;
           const summary = (info: FsChange['left']): Record<string, unknown> | undefined =>
             info === undefined ? undefined : { ...summarizeInfo(info), nlink: info.type === 'directory' ? undefined : 1 + (info.links?.length ?? 0) };
