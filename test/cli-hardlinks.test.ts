@@ -105,12 +105,15 @@ describe('hard links through import and export', () => {
     expect(ls).toMatch(/^-rw-r--r-- 2 .* big\.bin$/m);
     expect(ls).toMatch(/^lrwxrwxrwx 2 .* sym -> a\.txt$/m);
     expect(ls).toMatch(/^-rw-r--r-- 1 .* plain\.txt$/m);
+    // A directory's count is 2 and its subdirectories, as on tmpfs.
+    expect(ls).toMatch(/^drwxr-xr-x 3 .* sub\/$/m);
     const stat = async (p: string): Promise<{ nlink: number; ino: number }> => JSON.parse(await ok('stat', '--json', `main:${p}`)) as { nlink: number; ino: number };
     const a = await stat('/a.txt');
     expect(a.nlink).toBe(3);
     expect(await stat('/sub/a-link')).toMatchObject({ nlink: 3, ino: a.ino });
     expect(await stat('/z.txt')).toMatchObject({ nlink: 3, ino: a.ino });
     expect((await stat('/plain.txt')).nlink).toBe(1);
+    expect((await stat('/sub')).nlink).toBe(3);
     expect((await stat('/sub/plain2.txt')).ino).not.toBe((await stat('/plain.txt')).ino);
     expect(await ok('cat', 'main:/sub/a-link')).toBe('alpha\n');
   });

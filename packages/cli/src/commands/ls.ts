@@ -19,19 +19,24 @@ export function lsCommand(program: Command, ctx: Context): void {
         await withSpec(spec, async (repo, ref, path) => {
           const { root } = await resolveRoot(repo, ref);
           const start = normPath(path);
+          const wantLinks = o.long === true || o.numericUidGid === true || o.json === true;
+          // A directory's link count is 2 + its subdirectories (counted up to 10,000 entries; 1,
+          // "not counted", beyond, as btrfs and find's -noleaf take it); another entry's its names.
+          const links = async (p: string, l: { type: string; nlink: number }): Promise<number> =>
+            l.type === 'directory' && wantLinks ? ((await repo.fs.subdirCount(root, p)) ?? -1) + 2 : l.nlink;
           const rows: { path: string; name: string; type: string; mode: number; uid: number; gid: number; size: number; nlink: number; mtime: string; target?: string; rdev?: number }[] = [];
           const visit = async (dir: string): Promise<void> => {
             const st = await repo.fs.stat(root, dir);
             if (!st.isDirectory()) {
               const l = await repo.fs.lstat(root, dir);
-              rows.push({ path: dir, name: dir.split('/').pop()!, type: l.type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: Number(l.size), nlink: l.nlink, mtime: timeString(l.mtimeNs) });
+              rows.push({ path: dir, name: dir.split('/').pop()!, type: l.type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: Number(l.size), nlink: await links(dir, l), mtime: timeString(l.mtimeNs) });
               return;
             }
             const sub: string[] = [];
             for (const e of await repo.fs.readdir(root, dir, { withFileTypes: true })) {
               const p = dir === '/' ? '/' + e.name : dir + '/' + e.name;
               const l = await repo.fs.lstat(root, p);
-              const row: (typeof rows)[number] = { path: p, name: e.name, type: l.type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: Number(l.size), nlink: l.nlink, mtime: timeString(l.mtimeNs) };
+              const row: (typeof rows)[number] = { path: p, name: e.name, type: l.type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: Number(l.size), nlink: await links(p, l), mtime: timeString(l.mtimeNs) };
               if (l.type === 'symlink') row.target = await repo.fs.readlink(root, p);
               if (l.isCharacterDevice() || l.isBlockDevice()) row.rdev = l.rdev;
               rows.push(row);

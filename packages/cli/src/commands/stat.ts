@@ -20,8 +20,9 @@ export function statCommand(program: Command, ctx: Context): void {
             mode: '0' + (st.mode & 0o7777).toString(8),
             size: Number(st.size),
             blocks: Number(st.blocks),
-            // Names of the inode (hard links; 2 for a directory), and its number, equal for all its names.
-            nlink: st.nlink,
+            // Names of the inode (hard links; a directory: 2 + its subdirectories, 1 when too many
+            // entries to count), and its number, equal for all its names.
+            nlink: st.isDirectory() ? ((await repo.fs.subdirCount(root, normPath(path))) ?? -1) + 2 : st.nlink,
             ino: st.ino,
             uid: st.uid,
             gid: st.gid,
