@@ -44,12 +44,15 @@ export interface LoadResult {
   problems: Map<string, number>;
   /** Peak resident set of the server during the run, bytes. */
   peakRss: number;
+  /** Of the samples: the peak of its private (anonymous) pages, and of mapped file and tmpfs pages (LevelDB mmaps its tables). */
+  peakAnon: number;
+  peakMapped: number;
   /** CPU seconds the server used during the run. */
   serverCpu: number;
   capped: boolean;
 }
 
-function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile' | 'RssShmem'): number {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m === null ? 0 : Number(m[1]) * 1024;
@@ -79,9 +82,15 @@ const add = (m: Map<string, number>, k: string, n = 1): void => {
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const hwm = resetPeak(spec.pid);
   let peak = statusKb(spec.pid, 'VmRSS');
-  const sampler = setInterval(() => {
+  let peakAnon = 0;
+  let peakMapped = 0;
+  const sample = (): void => {
     peak = Math.max(peak, statusKb(spec.pid, 'VmRSS'));
-  }, 100);
+    peakAnon = Math.max(peakAnon, statusKb(spec.pid, 'RssAnon'));
+    peakMapped = Math.max(peakMapped, statusKb(spec.pid, 'RssFile') + statusKb(spec.pid, 'RssShmem'));
+  };
+  sample();
+  const sampler = setInterval(sample, 100);
   const cpu0 = procCpu(spec.pid);
   const problems = new Map<string, number>();
   const options: autocannon.Options = {
@@ -126,6 +135,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     non2xx: result.non2xx,
     problems,
     peakRss: peak,
+    peakAnon,
+    peakMapped,
     serverCpu: procCpu(spec.pid) - cpu0,
     capped: result.requests.total >= spec.maxRequests,
   };

@@ -156,6 +156,8 @@ function combine(rs: readonly LoadResult[]): LoadResult {
     non2xx: sum((r) => r.non2xx),
     problems,
     peakRss: Math.max(...rs.map((r) => r.peakRss)),
+    peakAnon: Math.max(...rs.map((r) => r.peakAnon)),
+    peakMapped: Math.max(...rs.map((r) => r.peakMapped)),
     serverCpu: sum((r) => r.serverCpu),
     capped: rs.some((r) => r.capped),
   };
@@ -186,6 +188,8 @@ function scenarioTable(sc: Scenario, c: LoadResult, p: LoadResult, checks: Check
   const bad = (r: LoadResult): number => r.errors + r.non2xx;
   rows.push(['errors + non-2xx', fmt.int(bad(c)), fmt.int(bad(p)), '', 'cafs: 0', verdict(bad(c) === 0)]);
   row('server peak RSS', c.peakRss, p.peakRss, mb, 'cafs: < 300 MB', c.peakRss < RSS_LIMIT);
+  row('  of it private (anon)', c.peakAnon, p.peakAnon, mb);
+  row('  of it mapped files', c.peakMapped, p.peakMapped, mb);
   row('server CPU (cores busy)', c.serverCpu / c.seconds, p.serverCpu / p.seconds, (x) => x.toFixed(2));
   if (sc.name === 'small') checks.push({ what: `small files: requests/s >= ${SMALL_RPS_TARGET}x peer`, ok: rpsOk });
   if (sc.name === 'large') checks.push({ what: `64 MiB files: MB/s >= ${LARGE_MBPS_TARGET}x peer`, ok: mbsOk });
@@ -219,13 +223,14 @@ export async function runHttp(args: readonly string[]): Promise<void> {
     const peerScript = path.join(tmp, 'peer-server.mjs');
     await nfs.writeFile(peerScript, PEER_HTTP_SERVER);
     const launch: Record<Who, () => Promise<Server>> = {
-      cafs: () => start(process.execPath, [CAFS, 'serve', '--port', '0', '--repo', repo]),
+      // The built command run as an executable, as users run `cafs` (its shebang sets node's flags).
+      cafs: () => start(CAFS, ['serve', '--port', '0', '--repo', repo]),
       peer: () => start(process.execPath, [peerScript, ds.dir]),
     };
     for (const w of WHO) servers[w] = await launch[w]();
     const list = scenarios(cfg, ds);
     console.log(
-      `http suite: \`node ${path.relative(process.cwd(), CAFS) || CAFS} serve --port 0 --repo <LevelDB repo>\` (GET /b/main/<path>) ` +
+      `http suite: \`${path.relative(process.cwd(), CAFS) || CAFS} serve --port 0 --repo <LevelDB repo>\` (GET /b/main/<path>) ` +
         `vs node:http + fs.createReadStream (GET /<path>, single ranges, listing by readdir + stat) serving the same files from ${tmpRoot} (tmpfs); ` +
         `data set: ${ds.small.length} small files (${(ds.smallBytes / 1e6).toFixed(1)} MB), ${ds.large.length} x 64 MiB, a ${LIST_ENTRIES}-entry directory.`,
     );
@@ -310,7 +315,7 @@ export async function runHttp(args: readonly string[]): Promise<void> {
   for (const n of notes) console.log(`- ${n}`);
   console.log(
     `- req/s = responses / seconds; MB/s = bytes received (autocannon counts headers and bodies of 2xx responses) / seconds; ` +
-      `latency from autocannon's histogram; peak RSS = the server child's VmHWM (reset per run via /proc/PID/clear_refs) and VmRSS sampled every 100 ms; ` +
+      `latency from autocannon's histogram; peak RSS = the server child's VmHWM (reset per run via /proc/PID/clear_refs) and VmRSS sampled every 100 ms, with the peaks of its private (RssAnon) and mapped file/tmpfs pages (RssFile + RssShmem: the node binary, and the LevelDB tables cafs mmaps, which the kernel may drop at will) among the samples; ` +
       `server CPU = its utime + stime over the run / seconds.`,
   );
   console.log(`http suite took ${fmt.ms(performance.now() - started)}; load average at end: ${loadAverage()}`);

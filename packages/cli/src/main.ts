@@ -1,5 +1,7 @@
-#!/usr/bin/env node
-// The `cafs` command.
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The `cafs` command. The young generation is capped at 4 MB semi-spaces (V8's default grows to
+// 16): under many concurrent requests `serve` then keeps ~60 MB less resident, and measured
+// import/export are no slower. The flag can only be given at start, hence the shebang.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
