@@ -94,8 +94,14 @@ export async function serveFile({ req, res, fs, root, path, st, cache, signal }:
     res.end();
     return;
   }
-  if (await pipe(res, fs.stream(root, path, { start, end: end + 1, signal }))) res.end();
+  const length = end - start + 1;
+  // A small body goes out with its headers in one write; larger ones stream with backpressure.
+  if (length <= SMALL_BODY) res.end(await fs.read(root, path, { offset: start, length }));
+  else if (await pipe(res, fs.stream(root, path, { start, end: end + 1, signal }))) res.end();
 }
+
+/** Bodies up to this size are read whole (memory per request stays bounded by it). */
+const SMALL_BODY = 256 * 1024;
 
 async function multipart(
   res: ServerResponse,

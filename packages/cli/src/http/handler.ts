@@ -67,7 +67,18 @@ export function createHandler(repo: Repo, options: HandlerOptions = {}): (req: I
       if ((err as { code?: string }).code === 'EINVAL') throw new HttpError(400, `bad branch name ${JSON.stringify(branch)}`);
       throw new HttpError(404, `no branch ${branch}`);
     }
-    return (await repo.readCommit(commit)).root;
+    return rootOf(commit);
+  };
+  // Commits never change: their roots are kept (a branch request then costs one name lookup).
+  const roots = new Map<string, Hash>();
+  const rootOf = async (commit: Hash): Promise<Hash> => {
+    const id = Buffer.from(commit).toString('hex');
+    const hit = roots.get(id);
+    if (hit !== undefined) return hit;
+    const root = (await repo.readCommit(commit)).root;
+    if (roots.size >= 256) roots.delete(roots.keys().next().value!);
+    roots.set(id, root);
+    return root;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, next?: Next): Promise<void> => {
