@@ -5,6 +5,26 @@ export { cborHeadLength, writeCborHead } from './cbor-head.js';
 export { HASH_BYTES, hashToHex, parseHash, isHash, type Hash } from './hash.js';
 export * from './store/blob-store.js';
 export { LevelBlobStore, MemoryBlobStore, type LevelBlobStoreOptions, type LevelDatabase } from './store/level-blob-store.js';
+export { STORED_OVERHEAD, isRawBlobStore, type RawBlobStore, type RawEntry } from './store/raw-store.js';
+export { CodecBlobStore, openCodecStore, storeCodecs, type CodecOpenOptions, type CodecSettings, type CodecStats } from './store/codec-store.js';
+export { storeStats, type StoreStats } from './store/store-stats.js';
+export { CODEC_RECORD, type CodecRecord } from './store/codec-record.js';
+export {
+  STORED_RAW,
+  STORED_ZSTD,
+  STORED_SEALED,
+  DEFAULT_ZSTD_LEVEL,
+  MIN_SECRET_BYTES,
+  checkZstdLevel,
+  deriveSealKeys,
+  storeKeyOf,
+  encodeStored,
+  decodeStored,
+  type SealKeys,
+} from './store/codec.js';
+export { BadKeyError, KeyRequiredError, CodecMismatchError, UndecodableBlobError } from './store/codec-errors.js';
+export { zstd, setZstd, portableZstd, zstdContentSize, type ZstdImplementation } from './store/zstd.js';
+export { ciphers, setCiphers, portableCiphers, type CipherSuite } from './store/cipher.js';
 export { Tree, EMPTY_ROOT, NOT_CACHED, normalizeEdits, type TreeOptions, type IterateOptions, type MutateOptions, type DiffOptions } from './tree/tree.js';
 export type { Entry, Edit, KeyRange } from './tree/entry.js';
 export type { DiffEntry, ChangedNode } from './tree/diff.js';

@@ -12,6 +12,7 @@ import {
   type BlobStoreOptions,
   type HashedBlob,
 } from './blob-store.js';
+import { STORED_OVERHEAD, checkMetaName, type RawBlobStore, type RawEntry } from './raw-store.js';
 
 /** Any abstract-level database (memory-level, classic-level, browser-level, ...). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -55,12 +56,17 @@ const ASYNC_AFTER_SLOW = 256;
 /** Default of LevelBlobStoreOptions.verifiedMemo: 64k hex names (about 10 MB), ~5 GB of 76 KiB chunks. */
 export const DEFAULT_VERIFIED_MEMO = 65536;
 
-/** A BlobStore over any abstract-level database; blobs live in their own sublevel. */
-export class LevelBlobStore implements BlobStore {
+/**
+ * A BlobStore over any abstract-level database; blobs live in their own sublevel. It is also a
+ * RawBlobStore over the same sublevel (for codec stores), with its named records in a sublevel
+ * of their own (`<sublevel>-meta`).
+ */
+export class LevelBlobStore implements BlobStore, RawBlobStore {
   readonly db: LevelDatabase;
   readonly maxBlobSize: number;
   readonly resident: boolean = false;
   private readonly blobs: BlobSublevel;
+  private readonly meta: AbstractSublevel<LevelDatabase, unknown, string, Uint8Array>;
   private readonly verify: boolean;
   private readonly closeDatabase: boolean;
   /** Hex names of blobs verified by this process (insertion order: the oldest is dropped first). */
@@ -83,6 +89,12 @@ export class LevelBlobStore implements BlobStore {
       keyEncoding: 'view',
       valueEncoding: 'view',
     }) as BlobSublevel;
+    this.meta = db.sublevel<string, Uint8Array>(`${options.sublevel ?? 'blobs'}-meta`, { keyEncoding: 'utf8', valueEncoding: 'view' }) as AbstractSublevel<
+      LevelDatabase,
+      unknown,
+      string,
+      Uint8Array
+    >;
   }
 
   /** Opens (creating if needed) a LevelDB store in `directory`. */
@@ -186,8 +198,53 @@ export class LevelBlobStore implements BlobStore {
     }
   }
 
+  // The raw layer (raw-store.ts): the same sublevel, no hashing.
+
+  async getRaw(key: Uint8Array, options?: BlobStoreOperationOptions): Promise<Uint8Array | undefined> {
+    assertHash(key, 'key');
+    options?.signal?.throwIfAborted();
+    return this.syncReads && this.asyncLeft === 0 && this.blobs.status === 'open' ? this.readSync(key) : this.readAsync(key);
+  }
+
+  async putRaw(entries: readonly RawEntry[], options?: BlobStoreOperationOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
+    for (const e of entries) this.checkRaw(e);
+    if (entries.length === 0) return;
+    for (const e of entries) this.verified.delete(bytesToHex(e.key));
+    if (entries.length === 1) return this.blobs.put(entries[0]!.key, entries[0]!.bytes);
+    await this.blobs.batch(entries.map((e) => ({ type: 'put' as const, key: e.key, value: e.bytes })));
+  }
+
+  hasRaw(keys: readonly Uint8Array[], options?: BlobStoreOperationOptions): Promise<boolean[]> {
+    return this.has(keys, options);
+  }
+
+  deleteRaw(keys: readonly Uint8Array[], options?: BlobStoreOperationOptions): Promise<void> {
+    return this.delete(keys, options);
+  }
+
+  rawKeys(options?: BlobStoreOperationOptions): AsyncIterable<Uint8Array> {
+    return this.hashes(options);
+  }
+
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
+    return this.meta.get(checkMetaName(name));
+  }
+
+  async setMeta(name: string, bytes: Uint8Array | undefined): Promise<void> {
+    checkMetaName(name);
+    if (bytes === undefined) await this.meta.del(name);
+    else await this.meta.put(name, bytes.slice());
+  }
+
   async close(): Promise<void> {
     if (this.closeDatabase) await this.db.close();
+  }
+
+  protected checkRaw(e: RawEntry): void {
+    assertHash(e.key, 'key');
+    if (!(e.bytes instanceof Uint8Array)) throw new InvalidArgumentError('stored bytes must be a Uint8Array');
+    if (e.bytes.length > this.maxBlobSize + STORED_OVERHEAD) throw new TooLargeError('stored blob', e.bytes.length, this.maxBlobSize + STORED_OVERHEAD);
   }
 
   protected checkSize(bytes: Uint8Array): void {
@@ -227,6 +284,7 @@ function prefixOf(hash: Hash): number {
 export class MemoryBlobStore extends LevelBlobStore {
   override readonly resident: boolean = true;
   private readonly table = new Map<number, MemoryBlob>();
+  private readonly records = new Map<string, Uint8Array>();
   private readonly verifyReads: boolean;
   private closed = false;
 
@@ -280,6 +338,33 @@ export class MemoryBlobStore extends LevelBlobStore {
         break;
       }
     }
+  }
+
+  override async getRaw(key: Uint8Array, options?: BlobStoreOperationOptions): Promise<Uint8Array | undefined> {
+    assertHash(key, 'key');
+    options?.signal?.throwIfAborted();
+    this.checkOpen();
+    return this.find(key)?.bytes;
+  }
+
+  override async putRaw(entries: readonly RawEntry[], options?: BlobStoreOperationOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
+    this.checkOpen();
+    for (const e of entries) this.checkRaw(e);
+    // Raw bytes are never hashed by this store: "trusted" only means "not to be checked".
+    for (const e of entries) this.insert(e.key, e.bytes, true);
+  }
+
+  override async getMeta(name: string): Promise<Uint8Array | undefined> {
+    this.checkOpen();
+    return this.records.get(checkMetaName(name));
+  }
+
+  override async setMeta(name: string, bytes: Uint8Array | undefined): Promise<void> {
+    this.checkOpen();
+    checkMetaName(name);
+    if (bytes === undefined) this.records.delete(name);
+    else this.records.set(name, bytes.slice());
   }
 
   override async *hashes(options?: BlobStoreOperationOptions): AsyncIterable<Hash> {
