@@ -19,7 +19,9 @@ export interface FuseServerOptions {
 type GetXattr = (path: string, name: string, position: number, cb: (err: number, value?: Buffer) => void) => void;
 
 export function createFuseServer(mountpoint: string, ops: { getxattr: GetXattr }, o: FuseServerOptions): FuseServer {
-  const extra = ['big_writes', 'fsname=cafs', 'subtype=cafs', 'default_permissions'];
+  // use_ino: st_ino is ours (the same for every name of a hard-linked inode), not libfuse's
+  // node number (one per name).
+  const extra = ['big_writes', 'fsname=cafs', 'subtype=cafs', 'default_permissions', 'use_ino'];
   if (o.readOnly) extra.push('ro');
   if (o.allowOther) extra.push('allow_other');
   if (o.cache) extra.push(`negative_timeout=${LONG_TIMEOUT}`);

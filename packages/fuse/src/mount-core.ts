@@ -6,6 +6,7 @@ import type { BranchCommits } from './commit-policy.js';
 import type { Caller } from './native.js';
 import type { MountEvents } from './mount-types.js';
 import type { SlabPool, WriteRun } from './write-run.js';
+import type { InodeNumbers } from './inode-numbers.js';
 
 export const O_ACCMODE = 3;
 export const O_WRONLY = 1;
@@ -33,7 +34,11 @@ export interface Handle {
   writeError?: unknown;
 }
 
-/** A file unlinked (or replaced by rename) while open: libfuse renamed it to a hidden name. */
+/**
+ * A file unlinked (or replaced by rename) while open, with no other name left: libfuse renamed
+ * it to a hidden name, and its descriptors read and write it in a private root. (One with other
+ * names left is an alias instead: see MountCore.aliases.)
+ */
 export interface Detached {
   root: Hash;
   path: string;
@@ -94,6 +99,13 @@ export interface MountCore {
   pending: Pending | undefined;
   readonly handles: Map<number, Handle>;
   readonly detached: Map<string, Detached>;
+  /**
+   * Hidden names (libfuse's, of a file unlinked while open) of files that kept other names: each
+   * maps to one of those names in the tree, which every operation on the hidden name uses.
+   */
+  readonly aliases: Map<string, string>;
+  /** st_ino of the attributes answered. */
+  readonly inos: InodeNumbers;
   readonly cacheable: Map<string, number>;
   readonly commits: BranchCommits | undefined;
   readonly slabs: SlabPool;
@@ -114,9 +126,19 @@ export interface MountCore {
   failedBehind(path: string, err: unknown): void;
   readFile(h: Handle | undefined, root: Hash, path: string, into: Uint8Array, pos: number): Promise<number>;
   markCacheable(path: string): void;
+  readonly shared: Set<string>;
+  markShared(path: string): void;
+  sawAttrs(path: string, st: Stats): void;
+  moveShared(from: string, to: string): void;
   moveCacheable(from: string, to: string): void;
   statOf(path: string): Promise<Stats | undefined>;
   where(path: string): { root: Hash; path: string; detached: Detached | undefined };
+  /** The name in the tree an aliased hidden name stands for (any other path: itself). */
+  live(path: string): string;
+  /** A name of the tree is about to go (unlink, rename onto it): descriptors using it through aliases move to another name, or to a private root. */
+  nameGoes(before: Hash, after: Hash, path: string, st: Stats | undefined, hidden?: string): Promise<void>;
+  /** A rename moved `from` (and what is under it) to `to`: aliases follow. */
+  moveAliases(from: string, to: string): void;
   parentOf(batch: Batch, path: string): Promise<Changed['parent']>;
   change(what: string, op: (root: Hash) => Promise<Hash>): Promise<void>;
   fileChange(path: string, what: string, apply: (b: Batch, path: string) => Promise<void>): Promise<Stats>;

@@ -59,6 +59,8 @@ export interface MountEvents {
   closed: [{ path: string; fd: number }];
   unlinked: [{ path: string }];
   renamed: [{ from: string; to: string }];
+  /** A hard link: `to` is a new name of the file `from` names. */
+  linked: [{ from: string; to: string }];
   root: [{ root: Hash; what: string }];
   /** A collection the `gc` option ran (or why it failed: the mount goes on). */
   collected: [{ blobsDeleted: number; bytesDeleted: number; durationMs: number } | { error: Error }];

@@ -13,6 +13,8 @@ import { BranchCommits, type Committed } from './commit-policy.js';
 import { clearStaleMount, run } from './stale.js';
 import { createFuseServer } from './fuse-server.js';
 import { SlabPool } from './write-run.js';
+import { InodeNumbers } from './inode-numbers.js';
+import { inodeNames } from './links.js';
 import type { MountEvents, MountOptions, MountSource } from './mount-types.js';
 import { MAX_UNMADE_ROOTS, type Changed, type Detached, type Handle, type MountCore, type Pending, type RootJob } from './mount-core.js';
 import { readOps } from './ops-read.js';
@@ -24,6 +26,12 @@ export type { MountEvents, MountOptions, MountSource } from './mount-types.js';
 
 /** A turn of the event loop: answers queued with process.nextTick go out, new requests come in. */
 const nextTurn = (): Promise<void> => new Promise((go) => setImmediate(go));
+
+/** Operations whose first argument names an existing file (an aliased hidden name is resolved first). */
+const ON_A_NAME = [
+  'getattr', 'fgetattr', 'open', 'read', 'write', 'flush', 'fsync', 'release', 'truncate', 'ftruncate',
+  'chmod', 'chown', 'utimens', 'setxattr', 'getxattr', 'listxattr', 'removexattr', 'readlink', 'link',
+] as const;
 
 /** Paths whose kernel page cache is known to match the tree (bounded; cleared when full). */
 const CACHEABLE_PATHS = 100_000;
@@ -86,6 +94,10 @@ export class CafsMount implements MountCore {
   nextFd = 1;
   /** @internal */
   detached = new Map<string, Detached>();
+  /** @internal */
+  aliases = new Map<string, string>();
+  /** @internal */
+  readonly inos = new InodeNumbers();
   private mounted = false;
   private unmounting: Promise<void> | undefined;
 
@@ -491,6 +503,45 @@ export class CafsMount implements MountCore {
     this.cacheable.set(path, this.epoch);
   }
 
+  /**
+   * @internal Names of an inode that has (or had, while the kernel may still hold what it was
+   * told) other names. libfuse gives each name its own kernel inode, with its own attributes and
+   * pages: a change through one name leaves the others' cached size stale for up to the
+   * attribute timeout. Such names are opened with direct_io (see open), so reads reach the
+   * tree. Bounded: past CACHEABLE_PATHS names it starts again.
+   */
+  readonly shared = new Set<string>();
+
+  /** @internal `path` is (or was) one of several names of its inode. */
+  markShared(path: string): void {
+    if (this.shared.size >= CACHEABLE_PATHS) this.shared.clear();
+    this.shared.add(path);
+  }
+
+  /** @internal The attributes answered for `path` (the kernel now caches them). */
+  sawAttrs(path: string, st: Stats): void {
+    if (st.nlink > 1 && st.type !== 'directory') this.markShared(path);
+  }
+
+  /** @internal A rename moved `from` (and what is under it) to `to`: shared names follow, a replaced one goes. */
+  moveShared(from: string, to: string): void {
+    if (this.shared.size === 0) return;
+    const was = this.shared.delete(from);
+    this.shared.delete(to);
+    if (was) this.shared.add(to);
+    const under = from + '/';
+    const toUnder = to + '/';
+    const moved: string[] = [];
+    for (const k of this.shared) {
+      if (k.startsWith(toUnder)) this.shared.delete(k);
+      else if (k.startsWith(under)) {
+        this.shared.delete(k);
+        moved.push(to + k.slice(from.length));
+      }
+    }
+    for (const k of moved) this.shared.add(k);
+  }
+
   /** @internal A rename moves the kernel's inode (and its cache) from one path to another. */
   moveCacheable(from: string, to: string): void {
     const e = this.cacheable.get(from);
@@ -556,6 +607,54 @@ export class CafsMount implements MountCore {
     return { root: this.current, path, detached: undefined };
   }
 
+  /** @internal The name in the tree an aliased hidden name stands for. */
+  live(path: string): string {
+    return this.aliases.size === 0 ? path : (this.aliases.get(path) ?? path);
+  }
+
+  /**
+   * @internal `path` leaves the tree (`before` -> `after`: unlink, a rename onto it, libfuse
+   * hiding it while open, then `hidden` is the hidden name); `st` its attributes in `before`.
+   * Descriptors that use it through aliases, and `hidden`, move to another name of its inode,
+   * or, with none left, to a private root of `before`; an inode that keeps other names keeps its
+   * number (its least name may have been this one).
+   */
+  async nameGoes(before: Hash, after: Hash, path: string, st: Stats | undefined, hidden?: string): Promise<void> {
+    const holders: string[] = [];
+    if (this.aliases.size > 0) for (const [h, p] of this.aliases) if (p === path) holders.push(h);
+    if (hidden !== undefined) holders.push(hidden);
+    const linked = st !== undefined && st.nlink > 1 && st.type !== 'directory';
+    const other = linked ? (await inodeNames(this.fs, before, path)).find((n) => n !== path) : undefined;
+    if (other === undefined) {
+      if (st !== undefined) this.inos.forget(st.ino);
+      if (holders.length === 0) return;
+      // One inode, one private root, shared by every hidden name that still reaches it.
+      const d: Detached = { root: before, path };
+      for (const h of holders) {
+        this.aliases.delete(h);
+        this.detached.set(h, d);
+      }
+      return;
+    }
+    if (holders.length > 0) {
+      for (const h of holders) this.aliases.set(h, other);
+      // The kernel's attributes of that name do not see what is written through the hidden one.
+      this.markShared(other);
+    }
+    const now = await this.fs.lstat(after, other, { throwIfNoEntry: false });
+    if (now !== undefined) this.inos.carry(st!.ino, now.ino);
+  }
+
+  /** @internal A rename moved `from` (and what is under it) to `to`: aliases follow. */
+  moveAliases(from: string, to: string): void {
+    if (this.aliases.size === 0) return;
+    const under = from + '/';
+    for (const [h, p] of this.aliases) {
+      if (p === from) this.aliases.set(h, to);
+      else if (p.startsWith(under)) this.aliases.set(h, to + p.slice(from.length));
+    }
+  }
+
   /** @internal Changes one entry (or a detached file) and gives its attributes after the change. */
   fileChange(path: string, what: string, apply: (b: Batch, path: string) => Promise<void>): Promise<Stats> {
     if (this.readOnly) return Promise.reject(new FsError('EROFS', what, path));
@@ -593,6 +692,7 @@ export class CafsMount implements MountCore {
       const { batch, after } = await this.batchForChange();
       await apply(batch);
       const stat = await batch.lstat(path);
+      this.sawAttrs(path, stat);
       const parent = withParent ? await this.parentOf(batch, path) : undefined;
       this.enqueue(batch, after, what, path);
       return { stat, parent };
@@ -629,12 +729,20 @@ export class CafsMount implements MountCore {
   }
 
   private operations() {
-    return {
+    const ops = {
       init: (cb: (err: number) => void) => cb(0),
       ...readOps(this),
       ...writeOps(this),
       ...entryOps(this),
       ...attrOps(this),
     };
+    // Operations on a file by its path: a hidden name of a file that kept other names is
+    // served as one of those (see nameGoes).
+    const byName = ops as unknown as Record<string, (path: string, ...rest: unknown[]) => void>;
+    for (const name of ON_A_NAME) {
+      const op = byName[name]!;
+      byName[name] = (path, ...rest) => op(this.live(path), ...rest);
+    }
+    return ops;
   }
 }

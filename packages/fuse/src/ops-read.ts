@@ -13,14 +13,22 @@ export function readOps(m: MountCore) {
 
     getattr: (path: string, cb: (err: number, st?: object) => void) => {
       m.statOf(path).then(
-        (st) => (st === undefined ? cb(FuseNative.ENOENT) : cb(0, fuseStat(st))),
+        (st) => {
+          if (st === undefined) return cb(FuseNative.ENOENT);
+          m.sawAttrs(path, st);
+          cb(0, fuseStat(st, m.inos));
+        },
         (err) => cb(toErrno(err)),
       );
     },
 
     fgetattr: (path: string, _fd: number, cb: (err: number, st?: object) => void) => {
       m.statOf(path).then(
-        (st) => (st === undefined ? cb(FuseNative.ENOENT) : cb(0, fuseStat(st))),
+        (st) => {
+          if (st === undefined) return cb(FuseNative.ENOENT);
+          m.sawAttrs(path, st);
+          cb(0, fuseStat(st, m.inos));
+        },
         (err) => cb(toErrno(err)),
       );
     },
@@ -39,7 +47,7 @@ export function readOps(m: MountCore) {
       );
     },
 
-    open: (path: string, flags: number, cb: (err: number, fd?: number, opts?: { keepCache: boolean }) => void) => {
+    open: (path: string, flags: number, cb: (err: number, fd?: number, opts?: { keepCache: boolean; directIo: boolean }) => void) => {
       const acc = flags & O_ACCMODE;
       const writable = acc === O_WRONLY || acc === O_RDWR;
       if (writable && m.readOnly) return cb(FuseNative.EROFS);
@@ -51,13 +59,21 @@ export function readOps(m: MountCore) {
         const fd = m.nextFd++;
         m.handles.set(fd, { append: (flags & O_APPEND) !== 0, writable, root: w.root, epoch: m.epoch });
         m.emit('opened', { path, fd, flags });
+        if (st.nlink > 1 || m.shared.has(path)) {
+          // A file with several names (or that had them): the kernel keeps pages and a size per
+          // name, and a change through one name leaves another's stale. Reads and writes of
+          // such a file skip the page cache (direct_io), so they reach the tree.
+          m.cacheable.delete(path);
+          if (st.nlink > 1) m.markShared(path);
+          return { fd, keepCache: false, directIo: true };
+        }
         // Keep the kernel's pages of this file if only this mount's requests changed it since.
         const keepCache = w.detached === undefined && m.cacheable.get(path) === m.epoch;
         if (w.detached === undefined) m.markCacheable(path);
-        return { fd, keepCache };
+        return { fd, keepCache, directIo: false };
       })();
       p.then(
-        ({ fd, keepCache }) => cb(0, fd, { keepCache }),
+        ({ fd, keepCache, directIo }) => cb(0, fd, { keepCache, directIo }),
         (err) => cb(toErrno(err)),
       );
     },

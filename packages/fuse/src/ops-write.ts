@@ -37,7 +37,7 @@ export function writeOps(m: MountCore) {
         return st;
       });
       p.then(
-        (c) => cb(0, fd, c === undefined ? undefined : { stat: fuseStat(c.stat), parent: parentHint(c.parent) }),
+        (c) => cb(0, fd, c === undefined ? undefined : { stat: fuseStat(c.stat, m.inos), parent: parentHint(c.parent, m.inos) }),
         (err) => cb(toErrno(err)),
       );
     },

@@ -108,13 +108,17 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     expect(await ok(`ls -a '${mnt}'`)).not.toContain('.fuse_hidden');
   });
 
-  it('O_APPEND, O_TRUNC, O_EXCL, symlinks, chmod, xattrs, link is EPERM', async () => {
+  it('O_APPEND, O_TRUNC, O_EXCL, symlinks, chmod, xattrs, link (not of a directory)', async () => {
     await ok(`cd '${mnt}' && printf ab > f && printf cd >> f && test "$(cat f)" = abcd && printf x > f && test "$(cat f)" = x`);
     await ok(`cd '${mnt}' && set -o noclobber && ! (printf y > f) 2>/dev/null`);
     await ok(`cd '${mnt}' && ln -s f s && test "$(readlink s)" = f && test "$(cat s)" = x && chmod 600 f && test "$(stat -c %a f)" = 600`);
-    const link = await sh(`cd '${mnt}' && ln f hard`);
+    // Hard links (more in hard-links.test.ts): a second name; none for a directory.
+    await ok(`cd '${mnt}' && ln f hard && test "$(cat hard)" = x && test "$(stat -c %h hard)" = 2 && rm hard`);
+    await ok(`cd '${mnt}' && mkdir linkdir`);
+    const link = await sh(`cd '${mnt}' && link linkdir hard`);
     expect(link.code).not.toBe(0);
     expect(link.out).toContain('Operation not permitted');
+    await ok(`cd '${mnt}' && rmdir linkdir`);
     await ok(`cd '${mnt}' && mkdir -p dd/ee && rmdir dd/ee && ! rmdir / 2>/dev/null; ! rmdir kv 2>/dev/null; rmdir dd`);
     const py = await sh('command -v python3');
     if (py.code === 0) {
