@@ -5,6 +5,19 @@ import { FuseNative, toErrno } from './native.js';
 import { cb0, cbStat, fuseStat, parentHint } from './ops-answer.js';
 import { WriteRun } from './write-run.js';
 
+/**
+ * The largest file size through the mount: fuse-native passes offsets and sizes as numbers, exact
+ * up to 2^53 - 1 (@cafs/fs itself takes 2^63 - 1). Writes and truncations beyond answer EFBIG.
+ */
+export const MAX_SIZE = Number.MAX_SAFE_INTEGER;
+
+/** An appending write at `at`: what fits below MAX_SIZE (EFBIG when nothing does). */
+function fitAt(at: number, data: Uint8Array): [Uint8Array, number] {
+  if (at >= MAX_SIZE) throw new FsError('EFBIG', 'write');
+  const n = Math.min(data.length, MAX_SIZE - at);
+  return [n === data.length ? data : data.subarray(0, n), n];
+}
+
 export function writeOps(m: MountCore) {
   const fs = m.fs;
   return {
@@ -44,14 +57,20 @@ export function writeOps(m: MountCore) {
 
     write: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
       if (m.readOnly) return cb(FuseNative.EROFS);
+      // Beyond MAX_SIZE, fuse-native's offsets (numbers) are no longer exact: as Linux at its
+      // file size limit, a write that starts there fails with EFBIG and one that reaches past
+      // it writes what fits.
+      if (pos >= MAX_SIZE) return cb(FuseNative.EFBIG);
+      let n = Math.min(len, MAX_SIZE - pos);
       // A view valid until we answer (fuse-native trims it to the write): copied (into the run) before that.
-      const data = buf.length === len ? buf : buf.subarray(0, len);
+      let data: Uint8Array = buf.length === n ? buf : buf.subarray(0, n);
       const h = m.handles.get(fd);
       const d = m.detached.get(path);
       let p: Promise<unknown>;
       if (d !== undefined) {
         p = m.serial(async () => {
           const at = h?.append ? (await fs.stat(d.root, d.path)).size : pos;
+          if (h?.append) [data, n] = fitAt(Number(at), data);
           d.root = await fs.write(d.root, d.path, at, data);
         });
       } else {
@@ -66,10 +85,11 @@ export function writeOps(m: MountCore) {
           if (h?.append) {
             await m.drain(pending);
             at = Number((await pending.batch.stat(path)).size);
+            [data, n] = fitAt(at, data);
           }
           if (pending.error !== undefined) m.failed(pending);
           const run = pending.run;
-          if (run !== undefined && run.extends(at, len)) return run.append(data);
+          if (run !== undefined && run.extends(at, n)) return run.append(data);
           if (run !== undefined && at !== run.end) await m.drain(pending);
           else {
             // At most one run in flight: wait for it before starting this one.
@@ -81,7 +101,7 @@ export function writeOps(m: MountCore) {
         });
       }
       p.then(
-        () => cb(len),
+        () => cb(n),
         (err) => cb(toErrno(err)),
       );
     },
@@ -144,10 +164,12 @@ export function writeOps(m: MountCore) {
     },
 
     truncate: (path: string, size: number, cb: (err: number, st?: object) => void) => {
+      if (size > MAX_SIZE) return cb(FuseNative.EFBIG);
       cbStat(m, cb, m.fileChange(path, 'truncate', (b, p) => b.truncate(p, size)));
     },
 
     ftruncate: (path: string, _fd: number, size: number, cb: (err: number, st?: object) => void) => {
+      if (size > MAX_SIZE) return cb(FuseNative.EFBIG);
       cbStat(m, cb, m.fileChange(path, 'truncate', (b, p) => b.truncate(p, size)));
     },
 

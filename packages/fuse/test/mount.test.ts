@@ -218,6 +218,39 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     await ok(`rm '${mnt}/at' '${mnt}/at2'`);
   });
 
+  it('sizes stop at 2^53 - 1 (fuse-native passes numbers): beyond, writes and truncation answer EFBIG, a write reaching past it writes what fits', async () => {
+    const max = 2 ** 53 - 1;
+    await ok(`cd '${mnt}' && truncate -s ${max} edge && test "$(stat -c %s edge)" = ${max}`);
+    for (const size of [max + 1, 2 ** 60]) {
+      const r = await sh(`cd '${mnt}' && truncate -s ${BigInt(size)} edge`);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toContain('File too large');
+    }
+    // Ten bytes, one at a time, from 5 below the limit: five land, the sixth is EFBIG.
+    const w = await sh(`cd '${mnt}' && printf 0123456789 | dd of=edge2 bs=1 seek=$((${max} - 5)) conv=notrunc status=none`);
+    expect(w.code).not.toBe(0);
+    expect(w.out).toContain('File too large');
+    expect(await ok(`cd '${mnt}' && stat -c %s edge2 && dd if=edge2 bs=1 skip=$((${max} - 5)) status=none`)).toBe(`${max}\n01234`);
+    // One write across the limit writes what fits (as Linux at its own limit); appending at it is EFBIG.
+    const py = await sh('command -v python3');
+    if (py.code === 0) {
+      const out = await ok(
+        `python3 -c "
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+print(os.pwrite(fd, b'abcdefgh', ${max} - 3))
+for flags, at in ((os.O_WRONLY, ${max}), (os.O_WRONLY | os.O_APPEND, 0)):
+    try: os.pwrite(os.open(sys.argv[1], flags), b'x', at) if at else os.write(os.open(sys.argv[1], flags), b'x')
+    except OSError as e: print(e.strerror)
+print(os.fstat(fd).st_size)" '${mnt}/edge3'`,
+      );
+      expect(out).toBe(`3\nFile too large\nFile too large\n${max}\n`);
+    }
+    const root = await m.currentRoot();
+    expect((await m.fs.stat(root, '/edge2')).size).toBe(BigInt(max));
+    await ok(`rm -f '${mnt}/edge' '${mnt}/edge2' '${mnt}/edge3'`);
+  });
+
   it('sparse: truncate -s 1T, then du shows nearly nothing', async () => {
     await ok(`cd '${mnt}' && truncate -s 1T sparse`);
     expect((await ok(`stat -c %s '${mnt}/sparse'`)).trim()).toBe(String(2 ** 40));
