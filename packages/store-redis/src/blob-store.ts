@@ -6,6 +6,7 @@ import {
   HASH_BYTES,
   IntegrityError,
   InvalidArgumentError,
+  STORED_OVERHEAD,
   TooLargeError,
   bytesToHex,
   compareBytes,
@@ -15,6 +16,8 @@ import {
   type BlobStoreOptions,
   type Hash,
   type HashedBlob,
+  type RawBlobStore,
+  type RawEntry,
 } from '@cafs/kv';
 import { RedisConnection, withDeadline, type RedisConnectOptions } from './connection.js';
 import { toStoreError } from './errors.js';
@@ -59,7 +62,7 @@ const KEY_HASH_CHARS = 43;
  * `get` verifies the bytes against the hash; `hashes()` scans every master and sorts.
  * Any failure of the cluster is a StoreUnavailableError (code ERR_STORE_UNAVAILABLE).
  */
-export class RedisBlobStore implements BlobStore {
+export class RedisBlobStore implements BlobStore, RawBlobStore {
   readonly maxBlobSize: number;
   readonly resident = false;
   readonly prefix: string;
@@ -141,18 +144,78 @@ export class RedisBlobStore implements BlobStore {
   }
 
   async get(hash: Hash, options?: BlobStoreOperationOptions): Promise<Uint8Array> {
-    assertHash(hash);
-    this.checkOpen();
-    const bytes = await withDeadline('get', this.connection.timeout, options?.signal, () => this.client.getBuffer(this.key(hash)));
-    if (bytes === null) throw new BlobNotFoundError(bytesToHex(hash));
+    const bytes = await this.getRaw(hash, options);
+    if (bytes === undefined) throw new BlobNotFoundError(bytesToHex(hash));
     if (this.verify) {
       const actual = sha256(bytes);
       if (compareBytes(actual, hash) !== 0) throw new IntegrityError(bytesToHex(hash), bytesToHex(actual));
     }
+    return bytes;
+  }
+
+  // The raw layer (for codec stores): the same keys, no hashing; named records at <prefix>m:<name>.
+
+  async getRaw(key: Uint8Array, options?: BlobStoreOperationOptions): Promise<Uint8Array | undefined> {
+    assertHash(key);
+    this.checkOpen();
+    const bytes = await withDeadline('get', this.connection.timeout, options?.signal, () => this.client.getBuffer(this.key(key)));
+    if (bytes === null) return undefined;
     // A small reply may be a view into a whole socket read (up to 64 KiB): caches above would
     // keep all of it alive while counting only the blob. Hand back an array of its own.
     if (bytes.buffer.byteLength > bytes.byteLength) return new Uint8Array(bytes);
     return bytes;
+  }
+
+  async putRaw(entries: readonly RawEntry[], options?: BlobStoreOperationOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
+    for (const e of entries) {
+      assertHash(e.key);
+      if (!(e.bytes instanceof Uint8Array)) throw new InvalidArgumentError('stored bytes must be a Uint8Array');
+      if (e.bytes.length > this.maxBlobSize + STORED_OVERHEAD) throw new TooLargeError('stored blob', e.bytes.length, this.maxBlobSize + STORED_OVERHEAD);
+    }
+    if (entries.length === 0) return;
+    await this.batch(
+      'put',
+      entries.map((e) => this.key(e.key)),
+      (p, key, i) => {
+        const bytes = entries[i]!.bytes;
+        p.set(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'NX');
+      },
+      (i) => entries[i]!.bytes.byteLength,
+      options,
+    );
+  }
+
+  hasRaw(keys: readonly Uint8Array[], options?: BlobStoreOperationOptions): Promise<boolean[]> {
+    return this.has(keys, options);
+  }
+
+  deleteRaw(keys: readonly Uint8Array[], options?: BlobStoreOperationOptions): Promise<void> {
+    return this.delete(keys, options);
+  }
+
+  rawKeys(options?: BlobStoreOperationOptions): AsyncIterable<Uint8Array> {
+    return this.hashes(options);
+  }
+
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
+    this.checkOpen();
+    const bytes = await withDeadline('get', this.connection.timeout, undefined, () => this.client.getBuffer(this.metaKey(name)));
+    return bytes === null ? undefined : new Uint8Array(bytes);
+  }
+
+  async setMeta(name: string, bytes: Uint8Array | undefined): Promise<void> {
+    this.checkOpen();
+    const key = this.metaKey(name);
+    await withDeadline('set', this.connection.timeout, undefined, async () => {
+      if (bytes === undefined) await this.client.del(key);
+      else await this.client.set(key, Buffer.from(bytes));
+    });
+  }
+
+  private metaKey(name: string): string {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new InvalidArgumentError(`bad record name ${JSON.stringify(name)}`);
+    return `${this.prefix}m:${name}`;
   }
 
   async has(hashes: readonly Hash[], options?: BlobStoreOperationOptions): Promise<boolean[]> {
