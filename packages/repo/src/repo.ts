@@ -3,6 +3,8 @@ import {
   LevelBlobStore,
   MemoryBlobStore,
   bytesToHex,
+  openCodecStore,
+  type CodecOpenOptions,
   parseHash,
   type BlobStore,
   type Hash,
@@ -110,12 +112,22 @@ export class Repo {
     this.fs = new Fs(this.store, { ...options.fs, now: this.now });
   }
 
-  /** Opens a repository: on disk in `path` (LevelDB), else in memory. */
-  static async open(options: RepoOptions & { path?: string | undefined } = {}): Promise<Repo> {
-    if (options.path !== undefined && options.store === undefined) {
-      return new Repo({ ...options, store: await LevelBlobStore.open(options.path) });
+  /**
+   * Opens a repository: on disk in `path` (LevelDB), else in memory. `codecs` (compression,
+   * encryption and its secret) are read from the store's codec record; given for a new, empty
+   * store they create it (see @cafs/kv's openCodecStore). Roots are the same under any codec.
+   */
+  static async open(options: RepoOptions & { path?: string | undefined; codecs?: CodecOpenOptions | undefined } = {}): Promise<Repo> {
+    if (options.store !== undefined) return new Repo(options);
+    const raw = options.path !== undefined ? await LevelBlobStore.open(options.path) : new MemoryBlobStore();
+    try {
+      const store = await openCodecStore(raw, options.codecs ?? {});
+      const names = options.names ?? (store === raw ? undefined : raw instanceof MemoryBlobStore ? memoryNamesOf(raw) : new LevelNameStore(raw.db));
+      return new Repo({ ...options, store, names });
+    } catch (err) {
+      await raw.close();
+      throw err;
     }
-    return new Repo(options);
   }
 
   async close(): Promise<void> {
