@@ -1,7 +1,8 @@
 // The peer of the fuse suite: a minimal in-memory read/write filesystem written directly on
-// fuse-native (a Map of path -> node, growable Buffers, no hashing, no trees), mounted with
-// `big_writes` and without fuse-native's per-operation timeout. It is the ceiling a Node FUSE
-// filesystem works under: the same round trips through libfuse and the JS thread, no work.
+// fuse-native (a Map of path -> node, hard links sharing a node, growable Buffers, no hashing,
+// no trees), mounted with `big_writes` and without fuse-native's per-operation timeout. It is
+// the ceiling a Node FUSE filesystem works under: the same round trips through libfuse and the
+// JS thread, no work.
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -13,6 +14,8 @@ const Fuse: any = require('fuse-native');
 
 interface Node {
   mode: number;
+  /** Names of a file (hard links share the node). */
+  links: number;
   data: Buffer;
   size: number;
   mtime: Date;
@@ -43,7 +46,7 @@ export async function mountMinimal(dir: string): Promise<MinimalMount> {
   const gid = process.getgid?.() ?? 0;
   const nodes = new Map<string, Node>();
   const now = new Date();
-  nodes.set('/', { mode: S_IFDIR | 0o755, data: Buffer.alloc(0), size: 0, mtime: now, ctime: now, children: new Set() });
+  nodes.set('/', { mode: S_IFDIR | 0o755, links: 1, data: Buffer.alloc(0), size: 0, mtime: now, ctime: now, children: new Set() });
   let nextFd = 10;
 
   const stat = (n: Node): object => ({
@@ -51,7 +54,7 @@ export async function mountMinimal(dir: string): Promise<MinimalMount> {
     uid,
     gid,
     size: n.children ? 4096 : n.size,
-    nlink: n.children ? 2 : 1,
+    nlink: n.children ? 2 : n.links,
     mtime: n.mtime,
     atime: n.mtime,
     ctime: n.ctime,
@@ -63,11 +66,14 @@ export async function mountMinimal(dir: string): Promise<MinimalMount> {
     if (!parent?.children) return Fuse.ENOENT;
     if (nodes.has(path)) return Fuse.EEXIST;
     nodes.set(path, node);
+    node.links++;
     parent.children.add(nameOf(path));
     parent.mtime = parent.ctime = new Date();
     return 0;
   };
   const remove = (path: string): void => {
+    const n = nodes.get(path);
+    if (n !== undefined) n.links--;
     nodes.delete(path);
     const parent = nodes.get(parentOf(path));
     parent?.children?.delete(nameOf(path));
@@ -106,7 +112,7 @@ export async function mountMinimal(dir: string): Promise<MinimalMount> {
     },
     create(path: string, mode: number, cb: Cb) {
       const t = new Date();
-      const err = add(path, { mode: S_IFREG | (mode & 0o7777), data: Buffer.alloc(0), size: 0, mtime: t, ctime: t });
+      const err = add(path, { mode: S_IFREG | (mode & 0o7777), links: 0, data: Buffer.alloc(0), size: 0, mtime: t, ctime: t });
       return err ? cb(err) : cb(0, nextFd++);
     },
     read(path: string, _fd: number, buf: Buffer, len: number, pos: number, cb: Cb) {
@@ -142,9 +148,17 @@ export async function mountMinimal(dir: string): Promise<MinimalMount> {
       remove(path);
       return cb(0);
     },
+    link(from: string, to: string, cb: Cb) {
+      const n = nodes.get(from);
+      if (!n) return cb(Fuse.ENOENT);
+      if (n.children) return cb(Fuse.EPERM);
+      const err = add(to, n);
+      if (!err) n.ctime = new Date();
+      return cb(err);
+    },
     mkdir(path: string, mode: number, cb: Cb) {
       const t = new Date();
-      return cb(add(path, { mode: S_IFDIR | (mode & 0o7777), data: Buffer.alloc(0), size: 0, mtime: t, ctime: t, children: new Set() }));
+      return cb(add(path, { mode: S_IFDIR | (mode & 0o7777), links: 0, data: Buffer.alloc(0), size: 0, mtime: t, ctime: t, children: new Set() }));
     },
     rmdir(path: string, cb: Cb) {
       const n = nodes.get(path);
@@ -156,7 +170,7 @@ export async function mountMinimal(dir: string): Promise<MinimalMount> {
     },
     symlink(target: string, path: string, cb: Cb) {
       const t = new Date();
-      return cb(add(path, { mode: S_IFLNK | 0o777, data: Buffer.alloc(0), size: Buffer.byteLength(target), mtime: t, ctime: t, target }));
+      return cb(add(path, { mode: S_IFLNK | 0o777, links: 0, data: Buffer.alloc(0), size: Buffer.byteLength(target), mtime: t, ctime: t, target }));
     },
     readlink(path: string, cb: Cb) {
       const n = nodes.get(path);
