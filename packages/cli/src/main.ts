@@ -25,6 +25,8 @@ import { watchCommand } from './commands/watch.js';
 import { mountCommand } from './commands/mount.js';
 import { commitCommand } from './commands/commit.js';
 import { remoteCommands } from './commands/remote.js';
+import { statsCommand } from './commands/stats.js';
+import { setKeyFile } from './repo-open.js';
 
 /** The program with every command registered (each command's wiring is in ./commands/). */
 function build(): Command {
@@ -33,12 +35,14 @@ function build(): Command {
     .option('--repo <dir>', 'the repository (default: ./.cafs, found by walking up)')
     .option('--store <url>', 'keep the repository on a Redis Cluster: redis://[user:password@]host:port[,host:port...] or rediss://... (default: $CAFS_STORE)', process.env['CAFS_STORE'])
     .option('--memory', 'serve (or mount) a RAM-only repository instead (see serve --import)')
+    .option('--key-file <file>', 'the secret of an encrypted repository (default: $CAFS_KEY_FILE, else $CAFS_KEY)')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.addHelpText('after', `\nExample:\n  cafs init && cafs import ./site -m "first" && cafs ls -l main`);
 
+  program.hook('preAction', () => setKeyFile(program.opts<{ keyFile?: string }>().keyFile));
   const ctx = makeContext(program);
   initCommand(program, ctx);
   importCommand(program, ctx);
@@ -58,6 +62,7 @@ function build(): Command {
   mountCommand(program, ctx);
   commitCommand(program, ctx);
   remoteCommands(program, ctx);
+  statsCommand(program, ctx);
   return program;
 }
 

@@ -5,7 +5,7 @@ import { BRANCH_PREFIX, MemoryNameStore, OverlayBlobStore, Repo, pushBranch } fr
 import { MemoryBlobStore, bytesToHex, parseHash } from '@cafs/kv';
 import type { CommitPolicy } from '@cafs/fuse';
 import { CliError } from '../errors.js';
-import { openRepo, repoPath } from '../repo-open.js';
+import { openRepo, parseCompress, repoPath } from '../repo-open.js';
 import { holdIfOwner } from '../holder.js';
 import { importDirectory } from '../import.js';
 import { mb, progressBar } from '../progress.js';
@@ -31,6 +31,7 @@ export function mountCommand(program: Command, ctx: Context): void {
       .option('--cache-size <mib>', 'for a URL: MiB of fetched blobs kept in memory', '256')
       .option('--poll <s>', 'for a branch URL: check this often whether the branch moved', '5')
       .option('--writable', 'for a branch URL: read/write; changes stay in this process until `cafs push --mount DIR` (and are pushed at unmount)')
+      .option('--compress [zstd[:LEVEL]]', 'with --memory: keep blobs zstd-compressed in RAM (level 3 by default), a RAM disk that holds several times its memory')
       .option('--json', 'print the mount as a JSON line')
       .action(async (ref: string, dir: string, o: MountCliOptions) => {
         const keepLast = o.keepLast === undefined ? undefined : Number(o.keepLast);
@@ -44,8 +45,10 @@ export function mountCommand(program: Command, ctx: Context): void {
         if (isUrlRef(ref)) return o.writable ? mountUrlWritable(ref, dir, o, commits) : mountUrl(ref, dir, o);
         if (o.writable) throw new CliError('--writable is for a branch URL (a local branch mount is read/write already)');
         let repo: Repo;
+        const compress = parseCompress(o.compress);
+        if (compress !== undefined && !globals().memory) throw new CliError('--compress is for a RAM disk (--memory); a repository on disk is compressed from `cafs init --compress`');
         if (globals().memory) {
-          repo = await Repo.open();
+          repo = await Repo.open({ codecs: compress === undefined ? undefined : { compress } });
           await repo.init();
           if (o.import !== undefined) {
             const bar = await progressBar('importing [{bar}] {value}/{total} entries, {mb} MB', { json: o.json, payload: { mb: '0.0' } });
@@ -88,7 +91,7 @@ export function mountCommand(program: Command, ctx: Context): void {
         await holder?.close();
         await repo.close();
       }),
-    'cafs mount main /mnt/cafs\ncafs mount main /mnt/cafs --commit-every 30\ncafs mount v1.0 /mnt/release --ro\ncafs --memory mount main /mnt/ram --import ./site',
+    'cafs mount main /mnt/cafs\ncafs mount main /mnt/cafs --commit-every 30\ncafs mount v1.0 /mnt/release --ro\ncafs --memory mount main /mnt/ram --import ./site\ncafs --memory mount main /mnt/ram --compress',
   );
 }
 
@@ -104,6 +107,7 @@ interface MountCliOptions {
   cacheSize: string;
   poll: string;
   writable?: boolean;
+  compress?: string | boolean;
 }
 
 /** `--cache-size` in bytes (a URL mount's cache of fetched blobs). */
