@@ -76,7 +76,12 @@ async function replaceEntry(dest: string, make: (at: string) => Promise<void>): 
     return make(dest);
   }
   const tmp = tmpBeside(dest);
-  await make(tmp);
+  try {
+    await make(tmp);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
   // A node that could not be made here (a warning said so): the old entry goes all the same.
   if ((await exists(tmp)) === undefined) return void (await rm(dest, { force: true }));
   await rename(tmp, dest);
