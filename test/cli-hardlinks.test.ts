@@ -281,4 +281,14 @@ describe('cafs diff of links', () => {
     expect(patch).toContain('diff --cafs a/x b/x\ndeleted file mode 100644\nwas a hard link to /keep\n');
     expect(patch).not.toContain('a/keep');
   });
+
+  it('a link removed and another of a different file added are no rename; a link renamed is one', async () => {
+    await ok('import', tree('r1', [[['a', 'b'], '11'], [['c', 'x'], '22']]), '-b', 'r');
+    // b goes, y (a name of c, same size as b) comes: not "b renamed to y".
+    await ok('import', tree('r2', [[['a'], '11'], [['c', 'x', 'y'], '22']]), '-b', 'r');
+    expect(await ok('diff', 'r~1', 'r', '--name-status')).toBe('D\t/b\nA\t/y\n');
+    expect(await ok('diff', 'r~1', 'r')).toBe('diff --cafs a/b b/b\ndeleted file mode 100644\nwas a hard link to /a\ndiff --cafs a/y b/y\nnew file mode 100644\nhard link to /c\n');
+    await ok('import', tree('r3', [[['a'], '11'], [['c', 'x', 'z'], '22']]), '-b', 'r');
+    expect(await ok('diff', 'r~1', 'r', '--ranges')).toBe('R /z (from /y)\n');
+  });
 });
