@@ -18,7 +18,20 @@ export interface FuseServerOptions {
 
 type GetXattr = (path: string, name: string, position: number, cb: (err: number, value?: Buffer) => void) => void;
 
-export function createFuseServer(mountpoint: string, ops: { getxattr: GetXattr }, o: FuseServerOptions): FuseServer {
+/** The server, and how to let go of the mount once its loop has ended (see `release`). */
+export type CafsFuseServer = FuseServer & {
+  /**
+   * Drops what the server holds of the mount (its operations, onLoopEnd). fuse-native's native
+   * side keeps a reference to the server object for good (fuse_native_mount never deletes it):
+   * without this, every unmounted mount kept its whole store alive.
+   */
+  release(): void;
+};
+
+export function createFuseServer(mountpoint: string, mountOps: { getxattr: GetXattr }, o: FuseServerOptions): CafsFuseServer {
+  // Reached through these, not captured: `release` lets go of them.
+  let ops: { getxattr: GetXattr } | undefined = mountOps;
+  let onLoopEnd: (() => void) | undefined = o.onLoopEnd;
   // use_ino: st_ino is ours (the same for every name of a hard-linked inode), not libfuse's
   // node number (one per name).
   const extra = ['big_writes', 'fsname=cafs', 'subtype=cafs', 'default_permissions', 'use_ino'];
@@ -37,6 +50,7 @@ export function createFuseServer(mountpoint: string, ops: { getxattr: GetXattr }
     }
     // fuse-native's own getxattr ignores the caller's buffer size (no ERANGE).
     _op_getxattr(signal: (n: number, b: unknown) => void, path: string, name: string, valueBuf: Buffer, position: number): void {
+      if (ops === undefined) return signal(FuseNative.ENOTCONN, valueBuf.buffer);
       ops.getxattr(path, name, position, (err: number, value?: Buffer) => {
         if (err) return signal(err, valueBuf.buffer);
         if (!value) return signal(FuseNative.ENODATA, valueBuf.buffer);
@@ -47,13 +61,19 @@ export function createFuseServer(mountpoint: string, ops: { getxattr: GetXattr }
       });
     }
   }
-  return new CafsFuse(mountpoint, ops, {
+  const server = new CafsFuse(mountpoint, mountOps, {
     timeout: false,
     mkdir: o.mkdir,
     debug: o.debug,
     kernelCache: o.cache,
     entryTimeout: o.cache ? LONG_TIMEOUT : undefined,
     attrTimeout: o.cache ? LONG_TIMEOUT : undefined,
-    onLoopEnd: o.onLoopEnd,
-  }) as unknown as FuseServer;
+    onLoopEnd: () => onLoopEnd?.(),
+  }) as unknown as CafsFuseServer & { ops: object };
+  server.release = () => {
+    ops = undefined;
+    onLoopEnd = undefined;
+    server.ops = {};
+  };
+  return server;
 }

@@ -8,10 +8,10 @@ import { Fs, FsError, type Batch, type Stats } from '@cafs/fs';
 import { bytesToHex, equalBytes, type Hash } from '@cafs/kv';
 import type { Repo } from '@cafs/repo';
 import { installExitHook, installSignalHandlers, live } from './lifecycle.js';
-import { guard, type Caller, type FuseServer } from './native.js';
+import { guard, type Caller } from './native.js';
 import { BranchCommits, type Committed } from './commit-policy.js';
 import { clearStaleMount, run } from './stale.js';
-import { createFuseServer } from './fuse-server.js';
+import { createFuseServer, type CafsFuseServer } from './fuse-server.js';
 import { SlabPool } from './write-run.js';
 import { InodeNumbers } from './inode-numbers.js';
 import { inodeNames } from './links.js';
@@ -70,7 +70,7 @@ export class CafsMount implements MountCore {
   current!: Hash;
   /** @internal */
   commits: BranchCommits | undefined;
-  private fuse: FuseServer | undefined;
+  private fuse: CafsFuseServer | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** Operations queued or running in `queue`. */
   private busy = 0;
@@ -242,6 +242,9 @@ export class CafsMount implements MountCore {
         });
       });
       this.mounted = false;
+      // fuse-native keeps its server object alive for good: it must not keep this mount (and
+      // its store) alive too.
+      fuse.release();
       this.emit('unmounted');
     })();
     return this.unmounting;

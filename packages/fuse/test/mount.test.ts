@@ -6,6 +6,8 @@ import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '@cafs/kv';
 import { Repo } from '@cafs/repo';
@@ -583,6 +585,28 @@ print(os.fstat(fd).st_size)" '${mnt}/edge3'`,
     expect(new TextDecoder().decode(await repo.fs.readFile(root, '/b.txt'))).toBe('one\ntwo');
     expect(new TextDecoder().decode(await repo.fs.readFile(root, '/d/c.txt'))).toBe('three\n');
     await x.unmount(); // already done: resolves at once
+  });
+
+  it('an unmounted mount and its store are garbage (fuse-native keeps its server object for good)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const dir = join(tmp, 'collected');
+    const refs = await (async () => {
+      const r = await Repo.open();
+      await r.init();
+      const x = await mount({ repo: r, branch: 'main' }, dir, { handleSignals: false });
+      await ok(`head -c 1000000 /dev/urandom > '${dir}/f' && cat '${dir}/f' > /dev/null`);
+      await x.unmount();
+      return { mount: new WeakRef(x), store: new WeakRef(r.fs.store) };
+    })();
+    // WeakRef targets stay alive until the job that made them ends: collect on later turns.
+    for (let i = 0; i < 5 && (refs.mount.deref() !== undefined || refs.store.deref() !== undefined); i++) {
+      await new Promise((go) => setTimeout(go, 50));
+      gc();
+    }
+    // Booleans: a failure must not print the mount (and its store).
+    expect(refs.mount.deref() === undefined, 'the mount was collected').toBe(true);
+    expect(refs.store.deref() === undefined, 'its store was collected').toBe(true);
   });
 
   it('unmount applies everything and leaves no mount', async () => {
