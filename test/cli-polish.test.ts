@@ -46,13 +46,13 @@ describe('ls -l owners', () => {
   it('shows owner and group names, numbers when unknown, and numbers with -n', async () => {
     const long = (await ok(work, 'ls', '-l', 'main')).trimEnd().split('\n');
     const line = (name: string, lines: string[]): string => lines.find((l) => l.endsWith(' ' + name))!;
-    expect(line('a.txt', long)).toMatch(/^-rw-r--r-- root  root  +1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d a\.txt$/);
-    expect(line('sub/', long)).toMatch(/^drwxr-xr-x root  root  +\d+ .* sub\/$/);
-    expect(line('stranger.txt', long)).toMatch(/^-rw-r--r-- 54321 54321 +1 .* stranger\.txt$/);
+    expect(line('a.txt', long)).toMatch(/^-rw-r--r-- 1 root  root  +1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d a\.txt$/);
+    expect(line('sub/', long)).toMatch(/^drwxr-xr-x \d+ root  root  +\d+ .* sub\/$/);
+    expect(line('stranger.txt', long)).toMatch(/^-rw-r--r-- 1 54321 54321 +1 .* stranger\.txt$/);
     const numeric = (await ok(work, 'ls', '-n', 'main')).trimEnd().split('\n');
-    expect(line('a.txt', numeric)).toMatch(/^-rw-r--r-- 0     0     +1 .* a\.txt$/);
-    expect(line('stranger.txt', numeric)).toMatch(/^-rw-r--r-- 54321 54321 +1 .* stranger\.txt$/);
-    expect(await ok(work, 'ls', '--numeric-uid-gid', 'main:/sub')).toMatch(/^-rw-r--r-- 0 0 +1 .* c\.txt\n$/);
+    expect(line('a.txt', numeric)).toMatch(/^-rw-r--r-- 1 0     0     +1 .* a\.txt$/);
+    expect(line('stranger.txt', numeric)).toMatch(/^-rw-r--r-- 1 54321 54321 +1 .* stranger\.txt$/);
+    expect(await ok(work, 'ls', '--numeric-uid-gid', 'main:/sub')).toMatch(/^-rw-r--r-- 1 0 0 +1 .* c\.txt\n$/);
     // Without -l or -n, names only.
     expect(await ok(work, 'ls', 'main')).toBe('a.txt\nstranger.txt\nsub/\n');
   });
