@@ -1,6 +1,6 @@
 // Structural diff of two filesystem roots, driven by the tree diff: its cost grows with the
 // size of the change, and identical roots cost nothing.
-import { bytesToHex, compareBytes, sha256, type DiffEntry, type Hash } from '@cafs/kv';
+import { bytesToHex, compareBytes, equalBytes, sha256, type DiffEntry, type Hash } from '@cafs/kv';
 import { decodeExtent, extentLength } from './extent.js';
 import { decodeInfo, encodeInfo, isLinkRecord, linkRecordTarget, type Info } from './info.js';
 import { extentEnd, extentKey, extentOwner, extentRange, infoKey, isExtentKey, keyNames, prefixEnd } from './keys.js';
@@ -59,8 +59,6 @@ export interface DiffPage {
 }
 
 const decoder = new TextDecoder();
-
-const equalBytes = (x: Uint8Array, y: Uint8Array): boolean => x.length === y.length && compareBytes(x, y) === 0;
 
 /** Equal apart from ctime and the list of other names. */
 function sameInode(x: Info, y: Info): boolean {

@@ -6,7 +6,7 @@ import { decodeInfo, encodeInfo, isLinkRecord, linkRecordTarget, type Info } fro
 import { extentRange, isExtentKey, prefixEnd } from './keys.js';
 import { TreeReader } from './kv-view.js';
 import type { Hash } from '@cafs/kv';
-import { LINKED_INFO_MAX, LINK_MAX, concatKey, inodeInfo, inodesIn, isLinked, isUnder, namesOf, recordHasLinks, sortedKeys, writeInode } from './link-groups.js';
+import { LINKED_INFO_MAX, LINK_MAX, concatKey, inodeInfo, inodesIn, isLinked, isUnder, keyId, namesOf, recordHasLinks, sortedKeys, writeInode } from './link-groups.js';
 import { showPath, type PathLike } from './path.js';
 import { readFound, readInfo, resolve, type Resolved } from './resolve.js';
 import type { TxnOps } from './txn-ops.js';
@@ -148,11 +148,11 @@ async function moveOrCopyTree(o: TxnOps, srcKey: Uint8Array, dstKey: Uint8Array,
     const key = concatKey(dstKey, m.suffix);
     if (!isExtentKey(key) && isLinkRecord(m.value)) {
       const at = linkRecordTarget(m.value);
-      if (move) inodes.set(at.join(), at);
+      if (move) inodes.set(keyId(at), at);
       else copiedLinks.push({ key, at });
     } else if (!isExtentKey(key) && recordHasLinks(m.value)) {
       const at = concatKey(srcKey, m.suffix);
-      if (move) inodes.set(at.join(), at);
+      if (move) inodes.set(keyId(at), at);
       else {
         // A copy is a tree of new files, each with one name (as cp -r).
         o.put(key, { ...decodeInfo(m.value), links: undefined });
@@ -170,7 +170,8 @@ async function moveOrCopyTree(o: TxnOps, srcKey: Uint8Array, dstKey: Uint8Array,
   }
   if (!move) {
     const info = (await readInfo(o.txn, dstKey))!;
-    o.put(dstKey, { ...info, mtimeNs: o.ctx.now(), ctimeNs: o.ctx.now(), atimeNs: undefined });
+    const now = o.ctx.now();
+    o.put(dstKey, { ...info, mtimeNs: now, ctimeNs: now, atimeNs: undefined });
     return;
   }
   // Names moved: every inode with a name below re-sorts its names (its least one may change).

@@ -1,7 +1,7 @@
 // fsck: every blob that a branch, tag, remote-tracking branch or pin reaches (through history
 // as far as garbage collection's cuts, trees, file data) is present and hashes right. It never
 // stops at the first problem: each missing or corrupt blob is listed with what reaches it.
-import { EMPTY_ROOT, bytesToHex, decodeNode, sha256, type Hash, type TreeNode } from '@cafs/kv';
+import { EMPTY_ROOT, bytesToHex, compareBytes, decodeNode, equalBytes, sha256, type Hash, type TreeNode } from '@cafs/kv';
 import { decodeExtent, decodeInfo, extentOwner, isExtentKey, isLinkRecord, linkRecordTarget } from '@cafs/fs';
 import { tryDecodeCommit, type Commit } from './commit.js';
 import { HistoryCuts } from './history-cuts.js';
@@ -206,7 +206,7 @@ async function linkProblem(repo: Repo, root: Hash, name: Uint8Array, inode: Uint
   if (value === undefined) return `it names ${keyPath(inode)}, which does not exist`;
   if (isLinkRecord(value)) return `it names ${keyPath(inode)}, another link`;
   const info = decodeInfo(value);
-  if (!(info.links ?? []).some((l) => bytesToHex(l) === bytesToHex(name))) return `${keyPath(inode)} does not list it among its names`;
-  if (bytesToHex(inode) >= bytesToHex(name)) return `${keyPath(inode)} is not its inode's least name`;
+  if (!(info.links ?? []).some((l) => equalBytes(l, name))) return `${keyPath(inode)} does not list it among its names`;
+  if (compareBytes(inode, name) >= 0) return `${keyPath(inode)} is not its inode's least name`;
   return undefined;
 }

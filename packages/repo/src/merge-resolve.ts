@@ -3,7 +3,7 @@
 // settles edits that only collided as bytes (an insertion shifts every later byte); what is
 // left is kept as ours, taken from theirs, or written with conflict markers.
 import { diff3Merge } from 'node-diff3';
-import { type Hash } from '@cafs/kv';
+import { equalBytes, type Hash } from '@cafs/kv';
 import { extentOwner, isExtentKey, isLinkRecord, prefixEnd, recordHasLinks, type Batch, type Fs, type Info } from '@cafs/fs';
 import type { Conflict } from './merge.js';
 import { keyOfPath, startsWith } from './path-keys.js';
@@ -102,7 +102,6 @@ async function takeTheirs(fs: Fs, b: Batch, c: Conflict): Promise<void> {
   }
 }
 
-const equalBytes = (x: Uint8Array, y: Uint8Array): boolean => x.length === y.length && x.every((v, i) => v === y[i]);
 
 async function hasLinks(entries: AsyncIterable<{ key: Uint8Array; value: Uint8Array }>): Promise<boolean> {
   for await (const e of entries) if (!isExtentKey(e.key) && (isLinkRecord(e.value) || recordHasLinks(e.value))) return true;
