@@ -6,7 +6,7 @@ import { streamRange } from './data/file-stream.js';
 import { rewrite, readRange, writeNew, extentsFrom, extentBytes, type BlobCache } from './data/file-data.js';
 import { FsError } from './errors.js';
 import { MAX_TIME_NS, MIN_TIME_NS, SPECIAL_TYPES, decodeInfo, encodeInfo, infoType, isLinkRecord, sortXattrs, type FileType, type Info, type SpecialType } from './info.js';
-import { childKey, extentRange, infoKey, prefixEnd, ROOT_KEY } from './keys.js';
+import { childKey, extentRange, infoKey, keyNames, prefixEnd, ROOT_KEY } from './keys.js';
 import { valueAt, type KvReader } from './kv-view.js';
 import { Txn } from './kv-view.js';
 import { NAME_MAX, pathBytes, showPath, type PathLike } from './path.js';
@@ -120,6 +120,17 @@ export class FsReader {
    */
   async inodeKey(path: PathLike): Promise<Uint8Array> {
     return (await this.existing(path, 'stat', true)).key;
+  }
+
+  /**
+   * Every name of the inode at `path` (symlinks not followed), itself included, as absolute
+   * paths; [] when nothing is there. The least name, which holds the inode, comes first.
+   */
+  async inodeNames(path: PathLike): Promise<string[]> {
+    const r = await resolve(this.kv, path, 'lstat', false);
+    if (r.info === undefined) return [];
+    const show = (key: Uint8Array): string => '/' + keyNames(key).map((n) => decoder.decode(n)).join('/');
+    return [r.key, ...(r.info.links ?? [])].map(show);
   }
 
   /** Opens a file for many reads (symlinks followed): see FileReader. */

@@ -114,6 +114,10 @@ export class Fs {
   subdirCount(root: Hash, path: PathLike, limit?: number): Promise<number | undefined> {
     return this.reader(root).subdirCount(path, limit);
   }
+  /** Every name of the inode at `path` in `root`, the least (which holds it) first; [] when absent. */
+  inodeNames(root: Hash, path: PathLike): Promise<string[]> {
+    return this.reader(root).inodeNames(path);
+  }
   /** Where a path's info and extents live in `root` (its inode's key: see FsReader.inodeKey). */
   inodeKey(root: Hash, path: PathLike): Promise<Uint8Array> {
     return this.reader(root).inodeKey(path);

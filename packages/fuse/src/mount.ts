@@ -14,7 +14,6 @@ import { clearStaleMount, run } from './stale.js';
 import { createFuseServer, type CafsFuseServer } from './fuse-server.js';
 import { SlabPool } from './write-run.js';
 import { InodeNumbers } from './inode-numbers.js';
-import { inodeNames } from './links.js';
 import type { MountEvents, MountOptions, MountSource } from './mount-types.js';
 import { MAX_UNMADE_ROOTS, type Changed, type Detached, type Handle, type MountCore, type Pending, type RootJob } from './mount-core.js';
 import { readOps } from './ops-read.js';
@@ -627,7 +626,7 @@ export class CafsMount implements MountCore {
     if (this.aliases.size > 0) for (const [h, p] of this.aliases) if (p === path) holders.push(h);
     if (hidden !== undefined) holders.push(hidden);
     const linked = st !== undefined && st.nlink > 1 && st.type !== 'directory';
-    const other = linked ? (await inodeNames(this.fs, before, path)).find((n) => n !== path) : undefined;
+    const other = linked ? (await this.fs.inodeNames(before, path)).find((n) => n !== path) : undefined;
     if (other === undefined) {
       if (st !== undefined) this.inos.forget(st.ino);
       if (holders.length === 0) return;
