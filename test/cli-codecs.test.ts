@@ -91,3 +91,66 @@ describe('gc compaction under a codec', () => {
     });
   }
 });
+
+describe('local remotes with codecs', () => {
+  const rootOf = async (cwd: string, env: Record<string, string> = {}): Promise<string> => (await ok(cwd, ['log', '--oneline', '-n', '1'], env)).split(' ')[0]!;
+
+  it('clone, fetch and push with a compressed and an encrypted remote; clone --compress --encrypt', async () => {
+    // The source: encrypted and compressed, the secret in $CAFS_KEY.
+    const src = join(work, 'remote-src');
+    mkdirSync(src);
+    await ok(src, ['init', '--compress', '--encrypt'], KEY);
+    await ok(src, ['import', join(work, 'tree'), '-m', 'tree'], KEY);
+    // Without the secret: the remote's own error, told as the options, never the secret.
+    const bare = await cli(work, ['clone', src, join(work, 'no-key')]);
+    expect(bare.code).not.toBe(0);
+    expect(bare.stderr).toMatch(/encrypted: give its secret with --key-file/);
+    const wrong = await cli(work, ['clone', src, join(work, 'wrong-key')], { CAFS_KEY: 'another secret of enough bytes' });
+    expect(wrong.stderr).toMatch(/wrong secret/);
+    expect(wrong.stderr + bare.stderr).not.toContain(SECRET);
+
+    // A plain clone of the encrypted remote (the secret opens the remote only).
+    const plain = join(work, 'clone-plain');
+    await ok(work, ['clone', src, plain], KEY);
+    expect(await ok(plain, ['cat', 'main:/keep.txt'])).toBe(text);
+    expect((JSON.parse(await ok(plain, ['stats', '--json'])) as Stats).codec).toBe('raw');
+    const first = await rootOf(plain);
+
+    // A clone that is itself compressed and encrypted, through a key file given as --key-file.
+    writeFileSync(join(work, 'clone.key'), SECRET + '\n', { mode: 0o600 });
+    const sealed = join(work, 'clone-sealed');
+    await ok(work, ['--key-file', join(work, 'clone.key'), 'clone', '--compress', 'zstd:9', '--encrypt', src, sealed]);
+    expect((JSON.parse(await ok(sealed, ['stats', '--json'], KEY)) as Stats).codec).toBe('zstd:9+sealed');
+    expect(await ok(sealed, ['cat', 'main:/keep.txt'], KEY)).toBe(text);
+    expect(await rootOf(sealed, KEY)).toBe(first);
+    expect((await cli(sealed, ['cat', 'main:/keep.txt'])).stderr).toMatch(/encrypted/);
+    expect((await cli(work, ['clone', '--encrypt', src, join(work, 'clone-nokey')])).stderr).toMatch(/--encrypt needs a secret/);
+
+    // Push from the plain clone to the encrypted source, fetch it into the sealed clone.
+    writeFileSync(join(work, 'tree/new.txt'), 'pushed through codecs\n'.repeat(100));
+    await ok(plain, ['import', join(work, 'tree'), '-m', 'more']);
+    const pushed = await rootOf(plain);
+    expect(await ok(plain, ['push', 'origin', 'main'], KEY)).toMatch(/origin\/main: .* -> /);
+    expect(await ok(src, ['cat', 'main:/new.txt'], KEY)).toBe('pushed through codecs\n'.repeat(100));
+    expect(await ok(sealed, ['fetch'], KEY)).toMatch(/origin\/main: /);
+    expect(await ok(sealed, ['pull'], KEY)).toMatch(/fast-forward/);
+    expect(await rootOf(sealed, KEY)).toBe(pushed);
+    expect(await ok(sealed, ['fsck'], KEY)).toMatch(/: ok\n$/);
+    expect(await ok(src, ['fsck'], KEY)).toMatch(/: ok\n$/);
+
+    // A compressed remote (no secret anywhere) and a plain repository fetching from it.
+    const zsrc = join(work, 'remote-zstd');
+    mkdirSync(zsrc);
+    await ok(zsrc, ['init', '--compress', 'zstd:1']);
+    await ok(zsrc, ['import', join(work, 'tree'), '-m', 'tree']);
+    const zclone = join(work, 'clone-of-zstd');
+    await ok(work, ['clone', zsrc, zclone, '--compress']); // a bare --compress last, or it takes the next word
+    expect((JSON.parse(await ok(zclone, ['stats', '--json'])) as Stats).codec).toBe('zstd:3');
+    expect(await ok(zclone, ['cat', 'main:/new.txt'])).toBe('pushed through codecs\n'.repeat(100));
+    await ok(plain, ['remote', 'add', 'z', zsrc]);
+    expect(await ok(plain, ['fetch', 'z'])).toMatch(/z\/main: /);
+    // The same tree, imported into each: the same root.
+    expect((await ok(plain, ['log', '--oneline', '-n', '1', 'z/main'])).length).toBeGreaterThan(0);
+    rmSync(join(work, 'tree/new.txt'));
+  });
+});

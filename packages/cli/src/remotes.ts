@@ -1,9 +1,9 @@
 // Remotes of a repository on disk: names -> URLs in `.cafs/remotes.json`, and opening one.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { HttpRemote, Repo, repoRemote, type Remote } from '@cafs/repo';
+import { HttpRemote, repoRemote, type Remote, type Repo } from '@cafs/repo';
 import { CliError } from './errors.js';
-import { repoPath } from './repo-open.js';
+import { openLocalRepo, openRedisRepo, repoPath } from './repo-open.js';
 
 export interface RemoteConfig {
   url: string;
@@ -53,19 +53,18 @@ export interface OpenedRemote {
   close(): Promise<void>;
 }
 
+/**
+ * Opens a remote. A repository (a path, or a Redis Cluster) opens with the codecs it records, so
+ * a compressed or encrypted one works as a remote; an encrypted one takes the secret as every
+ * command does (--key-file, $CAFS_KEY_FILE, $CAFS_KEY), read only when it asks for one: a plain
+ * repository and an encrypted remote, or the other way round, need only the one secret.
+ */
 export async function openRemote(url: string): Promise<OpenedRemote> {
   if (/^https?:\/\//.test(url)) {
     const http = new HttpRemote(url, { token: clientToken() });
     return { remote: http, http, close: async () => {} };
   }
-  let other: Repo;
-  if (/^rediss?:\/\//.test(url)) {
-    const { openRedis } = await import('@cafs/store-redis');
-    const { store, names } = await openRedis(url);
-    other = new Repo({ store, names });
-  } else {
-    other = await Repo.open({ path: repoPath(url) });
-  }
+  const other: Repo = /^rediss?:\/\//.test(url) ? await openRedisRepo(url) : await openLocalRepo(repoPath(url));
   return { remote: repoRemote(other), http: undefined, close: () => other.close() };
 }
 

@@ -4,10 +4,10 @@ import { basename, join, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { requestPush } from '../mount-control.js';
 import { bytesToHex, type Hash } from '@cafs/kv';
-import { Repo, fetchRemote, pushBranch, type FetchResult } from '@cafs/repo';
+import { fetchRemote, pushBranch, type FetchResult, type Repo } from '@cafs/repo';
 import { CliError } from '../errors.js';
 import { syncBar } from '../progress.js';
-import { REPO_DIR, repoPath } from '../repo-open.js';
+import { REPO_DIR, openLocalRepo, parseCompress, readSecret, repoPath } from '../repo-open.js';
 import { checkRemoteName, normalizeUrl, openRemote, readRemotes, writeRemotes, type OpenedRemote } from '../remotes.js';
 
 export interface CommandContext {
@@ -96,16 +96,21 @@ export function remoteCommands(program: Command, ctx: CommandContext): void {
     .argument('<url>', 'http(s)://host:port of a `cafs serve`, or the path of another repository')
     .argument('[dir]', 'where to create the repository (default: the name of the source)')
     .description('a new repository with every branch of another, which becomes its remote "origin"')
+    .option('--compress [zstd[:LEVEL]]', 'make the new repository compressed (as `cafs init --compress`); the source\'s own codecs do not carry over')
+    .option('--encrypt', 'make the new repository encrypted (as `cafs init --encrypt`), with the secret from --key-file, $CAFS_KEY_FILE or $CAFS_KEY')
     .option('--json', 'print the result as JSON')
-    .action(async (urlArg: string, dirArg: string | undefined, o: { json?: boolean }) => {
+    .action(async (urlArg: string, dirArg: string | undefined, o: { json?: boolean; compress?: string | boolean; encrypt?: boolean }) => {
       const url = normalizeUrl(urlArg);
+      const compress = parseCompress(o.compress);
+      const secret = o.encrypt === true ? readSecret() : undefined;
+      if (o.encrypt === true && secret === undefined) throw Object.assign(new CliError('--encrypt needs a secret: --key-file FILE, $CAFS_KEY_FILE or $CAFS_KEY'), { code: 'ERR_KEY_REQUIRED' });
       const dir = resolvePath(dirArg ?? (/^https?:/.test(url) ? new URL(url).host.replace(/[:]/g, '-') : basename(url.replace(/\/\.cafs$/, ''))));
       if (existsSync(join(dir, REPO_DIR))) throw new CliError(`${dir} holds a repository already`);
       if (existsSync(dir) && readdirSync(dir).length > 0 && dirArg === undefined) throw new CliError(`${dir} exists and is not empty (name another directory)`);
       mkdirSync(join(dir, REPO_DIR), { recursive: true });
       // First, so that a clone cut short can be finished with `cafs fetch`.
       writeRemotes(join(dir, REPO_DIR), { origin: { url } });
-      const repo = await Repo.open({ path: join(dir, REPO_DIR) });
+      const repo = await openLocalRepo(join(dir, REPO_DIR), { codecs: { compress, encrypt: o.encrypt === true ? true : undefined, secret } });
       try {
         const bar = await syncBar('cloning', o.json === true);
         const f = await withRemote(url, async (r) => {
