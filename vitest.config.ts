@@ -16,7 +16,7 @@ const installed = (cmd: string): boolean => {
 const exclude = [...configDefaults.exclude];
 if (!process.env['CI'] && !(installed('redis-server') && installed('redis-cli'))) {
   console.warn('redis-server is not installed: the Redis Cluster tests are skipped (apt-get install redis-server to run them)');
-  exclude.push('packages/store-redis/test/{blob-store,cache,cli-store,faults,names,repo-gc,sync}.test.ts');
+  exclude.push('packages/store-redis/test/{blob-store,cache,cli-codecs,cli-store,codecs,faults,names,repo-gc,sync}.test.ts');
 }
 
 export default defineConfig({
