@@ -7,6 +7,7 @@ import type { Caller } from './native.js';
 import type { MountEvents } from './mount-types.js';
 import type { SlabPool, WriteRun } from './write-run.js';
 import type { InodeNumbers } from './inode-numbers.js';
+import type { DirLinks } from './dir-links.js';
 
 export const O_ACCMODE = 3;
 export const O_WRONLY = 1;
@@ -106,6 +107,8 @@ export interface MountCore {
   readonly aliases: Map<string, string>;
   /** st_ino of the attributes answered. */
   readonly inos: InodeNumbers;
+  /** Directory link counts (2 + subdirectories), kept through mkdir, rmdir and rename. */
+  readonly dirLinks: DirLinks;
   readonly cacheable: Map<string, number>;
   readonly commits: BranchCommits | undefined;
   readonly slabs: SlabPool;

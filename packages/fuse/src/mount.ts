@@ -14,6 +14,7 @@ import { clearStaleMount, run } from './stale.js';
 import { createFuseServer, type CafsFuseServer } from './fuse-server.js';
 import { SlabPool } from './write-run.js';
 import { InodeNumbers } from './inode-numbers.js';
+import { DirLinks } from './dir-links.js';
 import type { MountEvents, MountOptions, MountSource } from './mount-types.js';
 import { MAX_UNMADE_ROOTS, type Changed, type Detached, type Handle, type MountCore, type Pending, type RootJob } from './mount-core.js';
 import { readOps } from './ops-read.js';
@@ -97,6 +98,8 @@ export class CafsMount implements MountCore {
   aliases = new Map<string, string>();
   /** @internal */
   readonly inos = new InodeNumbers();
+  /** @internal */
+  readonly dirLinks = new DirLinks();
   private mounted = false;
   private unmounting: Promise<void> | undefined;
 
@@ -273,6 +276,7 @@ export class CafsMount implements MountCore {
    */
   private newEpoch(): void {
     this.epoch++;
+    this.dirLinks.forget();
     this.fuse?.forgetHints?.();
   }
 
@@ -570,18 +574,23 @@ export class CafsMount implements MountCore {
       const p = this.pending;
       if (p !== undefined && !this.detached.has(path)) {
         await this.drain(p);
-        return p.batch.lstat(path, { throwIfNoEntry: false });
+        const st = await p.batch.lstat(path, { throwIfNoEntry: false });
+        return st && this.dirLinks.attrs(path, st, p.batch);
       }
       return this.lstatNewest(path);
     });
   }
 
   /** lstat in the newest answered state (no gathered writes): the newest unmade root's batch, or the tree. */
-  private lstatNewest(path: string): Promise<Stats | undefined> {
+  private async lstatNewest(path: string): Promise<Stats | undefined> {
     const tip = this.jobs[this.jobs.length - 1];
-    if (tip !== undefined && !this.detached.has(path)) return tip.batch.lstat(path, { throwIfNoEntry: false });
+    if (tip !== undefined && !this.detached.has(path)) {
+      const st = await tip.batch.lstat(path, { throwIfNoEntry: false });
+      return st && this.dirLinks.attrs(path, st, tip.batch);
+    }
     const w = this.where(path);
-    return this.fs.lstat(w.root, w.path, { throwIfNoEntry: false });
+    const st = await this.fs.lstat(w.root, w.path, { throwIfNoEntry: false });
+    return st && this.dirLinks.attrs(path, st, { subdirCount: (p) => this.fs.subdirCount(w.root, p) });
   }
 
   /** @internal Runs a read against the current state (after gathered writes). */
@@ -693,7 +702,7 @@ export class CafsMount implements MountCore {
       await this.seal();
       const { batch, after } = await this.batchForChange();
       await apply(batch);
-      const stat = await batch.lstat(path);
+      const stat = await this.dirLinks.attrs(path, await batch.lstat(path), batch);
       this.sawAttrs(path, stat);
       const parent = withParent ? await this.parentOf(batch, path) : undefined;
       this.enqueue(batch, after, what, path);
@@ -705,7 +714,7 @@ export class CafsMount implements MountCore {
   async parentOf(batch: Batch, path: string): Promise<Changed['parent']> {
     const dir = posix.dirname(path);
     if (dir === path) return undefined;
-    return { path: dir, stat: await batch.lstat(dir) };
+    return { path: dir, stat: await this.dirLinks.attrs(dir, await batch.lstat(dir), batch) };
   }
 
   /** @internal A root that could not be made after its request was answered. */

@@ -78,6 +78,7 @@ export function entryOps(m: MountCore) {
             const next = await fs.rename(root, src, dest);
             // Onto another name of the same inode: nothing changed (POSIX).
             if (equalBytes(next, root)) return next;
+            if (from?.type === 'directory') m.dirLinks.moved(src, dest, replaced !== undefined);
             // The name replaced goes (its aliases move on), then aliases of the moved names follow.
             if (replaced !== undefined) await m.nameGoes(root, next, dest, replaced);
             m.moveAliases(src, dest);
@@ -122,7 +123,10 @@ export function entryOps(m: MountCore) {
 
     mkdir: (path: string, mode: number, cb: (err: number, st?: object, parent?: object) => void) => {
       const owner = m.caller();
-      cbCreated(m, cb, m.changeBehindIn(`mkdir ${path}`, path, m.createAs(path, owner, (b) => b.mkdir(path, { mode: mode & 0o7777 })), true));
+      cbCreated(m, cb, m.changeBehindIn(`mkdir ${path}`, path, m.createAs(path, owner, async (b) => {
+        await b.mkdir(path, { mode: mode & 0o7777 });
+        m.dirLinks.made(path);
+      }), true));
     },
 
     mknod: (path: string, mode: number, dev: number, cb: (err: number, st?: object, parent?: object) => void) => {
@@ -152,7 +156,14 @@ export function entryOps(m: MountCore) {
     },
 
     rmdir: (path: string, cb: (err: number) => void) => {
-      cb0(cb, m.change(`rmdir ${path}`, (root) => fs.rmdir(root, path)));
+      cb0(
+        cb,
+        m.change(`rmdir ${path}`, async (root) => {
+          const next = await fs.rmdir(root, path);
+          m.dirLinks.removed(path);
+          return next;
+        }),
+      );
     },
 
     symlink: (target: string, path: string, cb: (err: number, st?: object, parent?: object) => void) => {

@@ -220,6 +220,37 @@ describe.skipIf(!HAVE_FUSE)('@cafs/fuse on a real mount', () => {
     await ok(`rm '${mnt}/at' '${mnt}/at2'`);
   });
 
+  it('directory link counts are 2 + subdirectories through mkdir, rmdir, rename and chmod, as on tmpfs', async () => {
+    // Each step, then every directory's link count as the mount (never the kernel's cache) answers it.
+    const steps = [
+      'mkdir -p a/b a/c d && touch a/f',
+      'mv a/c d/',
+      'mkdir d/e d/c/g && rmdir a/b',
+      'mkdir y z w && mv y z && mv -T z/y w',
+      'mv d z/d && chmod 700 z/d && mkdir -p y/q/r',
+      'mv y/q z/d/c && rmdir z/d/e',
+    ];
+    const counts = "find . -mindepth 1 -type d | sort | xargs -r stat --cached=never -c '%n %h'";
+    const run = async (dir: string): Promise<string[]> => {
+      const out: string[] = [];
+      for (const s of steps) out.push(await ok(`cd '${dir}' && ${s} && ${counts}`));
+      return out;
+    };
+    const onMount = join(mnt, 'nlink');
+    const onTmpfs = await mkdtemp('/dev/shm/cafs-nlink-');
+    await ok(`mkdir '${onMount}'`);
+    try {
+      const want = await run(onTmpfs);
+      expect(want[1]).toContain('./d 3');
+      expect(await run(onMount)).toEqual(want);
+      // The tree's own count agrees (a fresh count, not the mount's kept one).
+      expect(await m.fs.subdirCount(await m.currentRoot(), '/nlink/z/d')).toBe(1);
+    } finally {
+      await rm(onTmpfs, { recursive: true, force: true });
+      await ok(`rm -rf '${onMount}'`);
+    }
+  });
+
   it('sizes stop at 2^53 - 1 (fuse-native passes numbers): beyond, writes and truncation answer EFBIG, a write reaching past it writes what fits', async () => {
     const max = 2 ** 53 - 1;
     await ok(`cd '${mnt}' && truncate -s ${max} edge && test "$(stat -c %s edge)" = ${max}`);
@@ -392,7 +423,8 @@ print(os.fstat(fd).st_size)" '${mnt}/edge3'`,
     const root = await m.currentRoot();
     const tree = await repo.fs.lstat(root, '/dirattrs');
     const ns = tree.mtimeNs;
-    expect(lines[4]).toBe(`${(tree.mode & 0o777).toString(8)} ${tree.nlink} ${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`);
+    const nlink = 2 + (await repo.fs.subdirCount(root, '/dirattrs'))!;
+    expect(lines[4]).toBe(`${(tree.mode & 0o777).toString(8)} ${nlink} ${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`);
     // A new entry, then a checkout to a tree where the directory differs: stat shows the checkout's.
     const other = await repo.fs.chmod(root, '/dirattrs', 0o711);
     await ok(`: > '${d}/c'`);
