@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Repo } from '@cafs/repo';
 import { CliError } from '../errors.js';
-import { openRepo, repoPath } from '../repo-open.js';
+import { openRepo, parseCompress, repoPath } from '../repo-open.js';
 import { importDirectory } from '../import.js';
 import { holdIfOwner } from '../holder.js';
 import { hex, out, example, type Context } from './shared.js';
@@ -17,13 +17,14 @@ export function serveCommand(program: Command, ctx: Context): void {
       .option('-p, --port <n>', 'port (0: any free port)', '8080')
       .option('--host <addr>', 'address to listen on', '127.0.0.1')
       .option('--import <dir>', 'with --memory: import this directory as branch main first')
+      .option('--compress [zstd[:LEVEL]]', 'with --memory: keep blobs zstd-compressed in RAM (level 3 by default); roots are unchanged')
       .option('--max-connections <n>', 'refuse connections beyond this many', '1024')
       .option('--headers-timeout <s>', 'a client must send its request headers within this many seconds', '10')
       .option('--idle-timeout <s>', 'cut a connection on which nothing moves for this many seconds (slow readers)', '30')
       .option('--shutdown-timeout <s>', 'on SIGTERM/SIGINT, let responses in flight finish for this many seconds', '2')
       .option('--allow-push', 'accept pushes (blobs and branch updates) from clients with the token')
       .option('--token-file <file>', 'the bearer token pushes must present (default: $CAFS_TOKEN)')
-      .action(async (branches: string[], o: { port: string; host: string; import?: string; maxConnections: string; headersTimeout: string; idleTimeout: string; shutdownTimeout: string; allowPush?: boolean; tokenFile?: string }) => {
+      .action(async (branches: string[], o: { port: string; host: string; import?: string; maxConnections: string; headersTimeout: string; idleTimeout: string; shutdownTimeout: string; allowPush?: boolean; tokenFile?: string; compress?: string | boolean }) => {
         const { serve } = await import('../http/index.js');
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`bad port ${o.port}`);
@@ -44,13 +45,15 @@ export function serveCommand(program: Command, ctx: Context): void {
           push = { token };
         }
         let repo: Repo;
+        const compress = parseCompress(o.compress);
+        if (compress !== undefined && !globals().memory) throw new CliError('--compress is for a RAM-only repository (--memory); a repository on disk is compressed from `cafs init --compress`');
         if (globals().memory) {
-          repo = await Repo.open();
+          repo = await Repo.open({ codecs: compress === undefined ? undefined : { compress } });
           await repo.init();
           if (o.import !== undefined) {
             const r = await importDirectory(repo, o.import);
             await repo.commit('main', r.root, `import ${o.import}`);
-            out(`imported ${r.files} files into memory: root ${hex(r.root)}`);
+            out(`imported ${r.files} files into memory${compress === undefined ? '' : ` (zstd:${compress.level})`}: root ${hex(r.root)}`);
           }
         } else {
           if (o.import !== undefined) throw new CliError('--import needs --memory (use `cafs import` for a repository on disk)');
@@ -74,6 +77,6 @@ export function serveCommand(program: Command, ctx: Context): void {
         await holder?.close();
         await repo.close();
       }),
-    'cafs serve --port 8080\ncurl localhost:8080/b/main/README.md\ncafs serve site --port 0\ncafs --memory serve --import ./public',
+    'cafs serve --port 8080\ncurl localhost:8080/b/main/README.md\ncafs serve site --port 0\ncafs --memory serve --import ./public\ncafs --memory serve --import ./public --compress',
   );
 }
