@@ -8,6 +8,8 @@ import type { MountEvents } from './mount-types.js';
 import type { SlabPool, WriteRun } from './write-run.js';
 import type { InodeNumbers } from './inode-numbers.js';
 import type { DirLinks } from './dir-links.js';
+import type { KernelCaches } from './kernel-caches.js';
+import type { Detached, OpenNames } from './open-names.js';
 
 export const O_ACCMODE = 3;
 export const O_WRONLY = 1;
@@ -33,16 +35,6 @@ export interface Handle {
   reader?: { root: Hash; path: string; file: FileReader } | undefined;
   /** Writes gathered through this handle that could not become a root after close() returned. */
   writeError?: unknown;
-}
-
-/**
- * A file unlinked (or replaced by rename) while open, with no other name left: libfuse renamed
- * it to a hidden name, and its descriptors read and write it in a private root. (One with other
- * names left is an alias instead: see MountCore.aliases.)
- */
-export interface Detached {
-  root: Hash;
-  path: string;
 }
 
 export interface Pending {
@@ -88,28 +80,28 @@ export interface Changed {
   parent: { path: string; stat: Stats } | undefined;
 }
 
-/** A turn of the event loop: answers queued with process.nextTick go out, new requests come in. */
-
 /** The mount as its operations see it (see mount.ts for what each member does). */
 export interface MountCore {
   readonly fs: Fs;
   readonly readOnly: boolean;
   current: Hash;
+  /**
+   * Moves on when the tree changed other than by this mount's answered requests (a checkout, the
+   * branch moved by someone else, a failed write): an open keeps the kernel's pages only if the
+   * file was not changed across one.
+   */
   epoch: number;
   nextFd: number;
   pending: Pending | undefined;
   readonly handles: Map<number, Handle>;
-  readonly detached: Map<string, Detached>;
-  /**
-   * Hidden names (libfuse's, of a file unlinked while open) of files that kept other names: each
-   * maps to one of those names in the tree, which every operation on the hidden name uses.
-   */
-  readonly aliases: Map<string, string>;
+  /** Names of open files that left the tree (hidden names: aliases, detached files). */
+  readonly names: OpenNames;
   /** st_ino of the attributes answered. */
   readonly inos: InodeNumbers;
   /** Directory link counts (2 + subdirectories), kept through mkdir, rmdir and rename. */
   readonly dirLinks: DirLinks;
-  readonly cacheable: Map<string, number>;
+  /** What the kernel caches per path (pages, names of inodes with several names). */
+  readonly caches: KernelCaches;
   readonly commits: BranchCommits | undefined;
   readonly slabs: SlabPool;
   emit<K extends keyof MountEvents>(name: K, ...args: MountEvents[K]): void;
@@ -128,20 +120,8 @@ export interface MountCore {
   takeWriteError(h: Handle | undefined): unknown;
   failedBehind(path: string, err: unknown): void;
   readFile(h: Handle | undefined, root: Hash, path: string, into: Uint8Array, pos: number): Promise<number>;
-  markCacheable(path: string): void;
-  readonly shared: Set<string>;
-  markShared(path: string): void;
-  sawAttrs(path: string, st: Stats): void;
-  moveShared(from: string, to: string): void;
-  moveCacheable(from: string, to: string): void;
   statOf(path: string): Promise<Stats | undefined>;
   where(path: string): { root: Hash; path: string; detached: Detached | undefined };
-  /** The name in the tree an aliased hidden name stands for (any other path: itself). */
-  live(path: string): string;
-  /** A name of the tree is about to go (unlink, rename onto it): descriptors using it through aliases move to another name, or to a private root. */
-  nameGoes(before: Hash, after: Hash, path: string, st: Stats | undefined, hidden?: string): Promise<void>;
-  /** A rename moved `from` (and what is under it) to `to`: aliases follow. */
-  moveAliases(from: string, to: string): void;
   parentOf(batch: Batch, path: string): Promise<Changed['parent']>;
   change(what: string, op: (root: Hash) => Promise<Hash>): Promise<void>;
   fileChange(path: string, what: string, apply: (b: Batch, path: string) => Promise<void>): Promise<Stats>;

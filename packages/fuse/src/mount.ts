@@ -15,12 +15,16 @@ import { createFuseServer, type CafsFuseServer } from './fuse-server.js';
 import { SlabPool } from './write-run.js';
 import { InodeNumbers } from './inode-numbers.js';
 import { DirLinks } from './dir-links.js';
+import { KernelCaches } from './kernel-caches.js';
+import { OpenNames, type Detached } from './open-names.js';
 import type { MountEvents, MountOptions, MountSource } from './mount-types.js';
-import { MAX_UNMADE_ROOTS, type Changed, type Detached, type Handle, type MountCore, type Pending, type RootJob } from './mount-core.js';
+import { MAX_UNMADE_ROOTS, type Changed, type Handle, type MountCore, type Pending, type RootJob } from './mount-core.js';
 import { readOps } from './ops-read.js';
 import { writeOps } from './ops-write.js';
-import { entryOps } from './ops-entries.js';
 import { attrOps } from './ops-attrs.js';
+import { dirOps } from './ops-dirs.js';
+import { linkOps } from './ops-links.js';
+import { xattrOps } from './ops-xattrs.js';
 
 export type { MountEvents, MountOptions, MountSource } from './mount-types.js';
 
@@ -32,9 +36,6 @@ const ON_A_NAME = [
   'getattr', 'fgetattr', 'open', 'read', 'write', 'flush', 'fsync', 'release', 'truncate', 'ftruncate',
   'chmod', 'chown', 'utimens', 'setxattr', 'getxattr', 'listxattr', 'removexattr', 'readlink', 'link',
 ] as const;
-
-/** Paths whose kernel page cache is known to match the tree (bounded; cleared when full). */
-const CACHEABLE_PATHS = 100_000;
 
 /** Mounts `source` at `mountpoint`; resolves once the kernel has the filesystem. */
 export async function mount(source: MountSource, mountpoint: string, options: MountOptions = {}): Promise<CafsMount> {
@@ -56,13 +57,6 @@ export class CafsMount implements MountCore {
   readonly events = new EventEmitter<MountEvents>();
   /** @internal */
   epoch = 0;
-  /**
-   * The epoch at which the kernel's page cache of a path was last known to match the tree: an
-   * open keeps that cache (keep_cache) only if nothing but this mount's own requests changed the
-   * file since. Checkouts, a branch moved by someone else and failed writes start a new epoch.
-   * @internal
-   */
-  cacheable = new Map<string, number>();
   private rootsSinceGc = 0;
   /** @internal */
   readonly slabs = new SlabPool();
@@ -93,13 +87,13 @@ export class CafsMount implements MountCore {
   /** @internal */
   nextFd = 1;
   /** @internal */
-  detached = new Map<string, Detached>();
-  /** @internal */
-  aliases = new Map<string, string>();
-  /** @internal */
   readonly inos = new InodeNumbers();
   /** @internal */
   readonly dirLinks = new DirLinks();
+  /** @internal */
+  readonly caches = new KernelCaches();
+  /** @internal */
+  readonly names: OpenNames;
   private mounted = false;
   private unmounting: Promise<void> | undefined;
 
@@ -123,6 +117,7 @@ export class CafsMount implements MountCore {
       this.repo = source.repo;
       this.branch = source.branch;
     }
+    this.names = new OpenNames(this.fs, this.inos, this.caches);
   }
 
   /** The current root (writes still being gathered are not in it: see `currentRoot()`). */
@@ -364,7 +359,7 @@ export class CafsMount implements MountCore {
     if (gc === undefined || this.repo === undefined) return;
     await this.settle();
     const pins: Hash[] = [this.current];
-    for (const d of this.detached.values()) pins.push(d.root);
+    for (const d of this.names.detached.values()) pins.push(d.root);
     // Files opened before a checkout read the root they opened.
     for (const h of this.handles.values()) if (h.epoch !== this.epoch && !h.writable) pins.push(h.root);
     try {
@@ -503,62 +498,6 @@ export class CafsMount implements MountCore {
     return r.file.readInto(into, pos);
   }
 
-  /** @internal Remembers that the kernel's cache of `path` matches the tree as of now. */
-  markCacheable(path: string): void {
-    if (this.cacheable.size >= CACHEABLE_PATHS) this.cacheable.clear();
-    this.cacheable.set(path, this.epoch);
-  }
-
-  /**
-   * @internal Names of an inode that has (or had, while the kernel may still hold what it was
-   * told) other names. libfuse gives each name its own kernel inode, with its own attributes and
-   * pages: a change through one name leaves the others' cached size stale for up to the
-   * attribute timeout. Such names are opened with direct_io (see open), so reads reach the
-   * tree. Bounded: past CACHEABLE_PATHS names it starts again.
-   */
-  readonly shared = new Set<string>();
-
-  /** @internal `path` is (or was) one of several names of its inode. */
-  markShared(path: string): void {
-    if (this.shared.size >= CACHEABLE_PATHS) this.shared.clear();
-    this.shared.add(path);
-  }
-
-  /** @internal The attributes answered for `path` (the kernel now caches them). */
-  sawAttrs(path: string, st: Stats): void {
-    if (st.nlink > 1 && st.type !== 'directory') this.markShared(path);
-  }
-
-  /** @internal A rename moved `from` (and what is under it) to `to`: shared names follow, a replaced one goes. */
-  moveShared(from: string, to: string): void {
-    if (this.shared.size === 0) return;
-    const was = this.shared.delete(from);
-    this.shared.delete(to);
-    if (was) this.shared.add(to);
-    const under = from + '/';
-    const toUnder = to + '/';
-    const moved: string[] = [];
-    for (const k of this.shared) {
-      if (k.startsWith(toUnder)) this.shared.delete(k);
-      else if (k.startsWith(under)) {
-        this.shared.delete(k);
-        moved.push(to + k.slice(from.length));
-      }
-    }
-    for (const k of moved) this.shared.add(k);
-  }
-
-  /** @internal A rename moves the kernel's inode (and its cache) from one path to another. */
-  moveCacheable(from: string, to: string): void {
-    const e = this.cacheable.get(from);
-    this.cacheable.delete(from);
-    if (e === undefined) this.cacheable.delete(to);
-    else this.cacheable.set(to, e);
-    // Paths under a renamed directory: forget them (a miss only costs a cache refill).
-    const prefixes = [from + '/', to + '/'];
-    for (const k of this.cacheable.keys()) if (prefixes.some((x) => k.startsWith(x))) this.cacheable.delete(k);
-  }
-
   /**
    * lstat of `path`, never waiting for a root: from the gathered batch if there is one, else the
    * newest answered change's batch, else the current root.
@@ -572,7 +511,7 @@ export class CafsMount implements MountCore {
     // (a lookup between a file's create and its writes does not split them into two roots).
     return this.serial(async () => {
       const p = this.pending;
-      if (p !== undefined && !this.detached.has(path)) {
+      if (p !== undefined && !this.names.detached.has(path)) {
         await this.drain(p);
         const st = await p.batch.lstat(path, { throwIfNoEntry: false });
         return st && this.dirLinks.attrs(path, st, p.batch);
@@ -584,7 +523,7 @@ export class CafsMount implements MountCore {
   /** lstat in the newest answered state (no gathered writes): the newest unmade root's batch, or the tree. */
   private async lstatNewest(path: string): Promise<Stats | undefined> {
     const tip = this.jobs[this.jobs.length - 1];
-    if (tip !== undefined && !this.detached.has(path)) {
+    if (tip !== undefined && !this.names.detached.has(path)) {
       const st = await tip.batch.lstat(path, { throwIfNoEntry: false });
       return st && this.dirLinks.attrs(path, st, tip.batch);
     }
@@ -613,63 +552,15 @@ export class CafsMount implements MountCore {
 
   /** @internal Where a path lives: a detached (unlinked while open) file has its own private root. */
   where(path: string): { root: Hash; path: string; detached: Detached | undefined } {
-    const d = this.detached.get(path);
+    const d = this.names.detached.get(path);
     if (d !== undefined) return { root: d.root, path: d.path, detached: d };
     return { root: this.current, path, detached: undefined };
-  }
-
-  /** @internal The name in the tree an aliased hidden name stands for. */
-  live(path: string): string {
-    return this.aliases.size === 0 ? path : (this.aliases.get(path) ?? path);
-  }
-
-  /**
-   * @internal `path` leaves the tree (`before` -> `after`: unlink, a rename onto it, libfuse
-   * hiding it while open, then `hidden` is the hidden name); `st` its attributes in `before`.
-   * Descriptors that use it through aliases, and `hidden`, move to another name of its inode,
-   * or, with none left, to a private root of `before`; an inode that keeps other names keeps its
-   * number (its least name may have been this one).
-   */
-  async nameGoes(before: Hash, after: Hash, path: string, st: Stats | undefined, hidden?: string): Promise<void> {
-    const holders: string[] = [];
-    if (this.aliases.size > 0) for (const [h, p] of this.aliases) if (p === path) holders.push(h);
-    if (hidden !== undefined) holders.push(hidden);
-    const linked = st !== undefined && st.nlink > 1 && st.type !== 'directory';
-    const other = linked ? (await this.fs.inodeNames(before, path)).find((n) => n !== path) : undefined;
-    if (other === undefined) {
-      if (st !== undefined) this.inos.forget(st.ino);
-      if (holders.length === 0) return;
-      // One inode, one private root, shared by every hidden name that still reaches it.
-      const d: Detached = { root: before, path };
-      for (const h of holders) {
-        this.aliases.delete(h);
-        this.detached.set(h, d);
-      }
-      return;
-    }
-    if (holders.length > 0) {
-      for (const h of holders) this.aliases.set(h, other);
-      // The kernel's attributes of that name do not see what is written through the hidden one.
-      this.markShared(other);
-    }
-    const now = await this.fs.lstat(after, other, { throwIfNoEntry: false });
-    if (now !== undefined) this.inos.carry(st!.ino, now.ino);
-  }
-
-  /** @internal A rename moved `from` (and what is under it) to `to`: aliases follow. */
-  moveAliases(from: string, to: string): void {
-    if (this.aliases.size === 0) return;
-    const under = from + '/';
-    for (const [h, p] of this.aliases) {
-      if (p === from) this.aliases.set(h, to);
-      else if (p.startsWith(under)) this.aliases.set(h, to + p.slice(from.length));
-    }
   }
 
   /** @internal Changes one entry (or a detached file) and gives its attributes after the change. */
   fileChange(path: string, what: string, apply: (b: Batch, path: string) => Promise<void>): Promise<Stats> {
     if (this.readOnly) return Promise.reject(new FsError('EROFS', what, path));
-    const d = this.detached.get(path);
+    const d = this.names.detached.get(path);
     if (d !== undefined) {
       return this.serial(async () => {
         const b = this.fs.batch(d.root);
@@ -703,7 +594,7 @@ export class CafsMount implements MountCore {
       const { batch, after } = await this.batchForChange();
       await apply(batch);
       const stat = await this.dirLinks.attrs(path, await batch.lstat(path), batch);
-      this.sawAttrs(path, stat);
+      this.caches.sawAttrs(path, stat);
       const parent = withParent ? await this.parentOf(batch, path) : undefined;
       this.enqueue(batch, after, what, path);
       return { stat, parent };
@@ -744,15 +635,17 @@ export class CafsMount implements MountCore {
       init: (cb: (err: number) => void) => cb(0),
       ...readOps(this),
       ...writeOps(this),
-      ...entryOps(this),
       ...attrOps(this),
+      ...dirOps(this),
+      ...linkOps(this),
+      ...xattrOps(this),
     };
     // Operations on a file by its path: a hidden name of a file that kept other names is
     // served as one of those (see nameGoes).
     const byName = ops as unknown as Record<string, (path: string, ...rest: unknown[]) => void>;
     for (const name of ON_A_NAME) {
       const op = byName[name]!;
-      byName[name] = (path, ...rest) => op(this.live(path), ...rest);
+      byName[name] = (path, ...rest) => op(this.names.live(path), ...rest);
     }
     return ops;
   }

@@ -39,7 +39,7 @@ export function writeOps(m: MountCore) {
           throw err;
         }
         m.pending = { path, fd, batch, after, run: undefined, writing: undefined, error: undefined };
-        m.markCacheable(path);
+        m.caches.markCacheable(path, m.epoch);
         // The new file's attributes go with the answer (libfuse asks for them right after), and
         // its directory's (see cbCreated).
         return { stat: await batch.lstat(path), parent: await m.parentOf(batch, path) };
@@ -65,7 +65,7 @@ export function writeOps(m: MountCore) {
       // A view valid until we answer (fuse-native trims it to the write): copied (into the run) before that.
       let data: Uint8Array = buf.length === n ? buf : buf.subarray(0, n);
       const h = m.handles.get(fd);
-      const d = m.detached.get(path);
+      const d = m.names.detached.get(path);
       let p: Promise<unknown>;
       if (d !== undefined) {
         p = m.serial(async () => {
