@@ -134,40 +134,10 @@ export async function withLinkNotes(repo: Repo, rootA: Hash, rootB: Hash, change
     }
     return note;
   };
-  /** A file's extents (end offset and record, in order) where its inode lives. */
-  const extents = async (root: Hash, key: Uint8Array): Promise<Buffer> => {
-    const inode = await inodeAt(repo, root, key);
-    if (inode === undefined) return Buffer.alloc(0);
-    const parts: Buffer[] = [];
-    const h = inode.holder;
-    for await (const e of repo.fs.tree.entries(root, { gte: Buffer.concat([h, Buffer.of(0)]), lt: Buffer.concat([h, Buffer.of(1)]) })) {
-      parts.push(Buffer.from(e.key.subarray(h.length)), Buffer.from(e.value));
-    }
-    return Buffer.concat(parts);
-  };
-  // A rename is matched by the filesystem diff on type and size alone when a side is a hard link
-  // (its name holds no extents): one whose content differs is a removal and an addition.
-  const checked: FsChange[] = [];
-  let resort = false;
-  for (const c of changes) {
-    if (c.op === 'rename' && linked(c) && c.left?.type === 'file' && c.right?.type === 'file') {
-      const fromKey = pathKey(Buffer.from(c.from!));
-      if (!(await extents(rootA, fromKey)).equals(await extents(rootB, pathKey(c.pathBytes)))) {
-        const removed: FsChange = { op: 'remove', path: c.from!, pathBytes: fromKey.subarray(0, fromKey.length - 1), left: c.left };
-        if (c.leftLink !== undefined) removed.leftLink = c.leftLink;
-        const added: FsChange = { op: 'add', path: c.path, pathBytes: c.pathBytes, right: c.right };
-        if (c.rightLink !== undefined) added.rightLink = c.rightLink;
-        checked.push(removed, added);
-        resort = true;
-        continue;
-      }
-    }
-    checked.push(c);
-  }
   const out: FsChange[] = [];
   const listed = new Set<string>();
   const others = new Map<string, Uint8Array>();
-  for (const c of checked) {
+  for (const c of changes) {
     const key = pathKey(c.pathBytes);
     listed.add(hexKey(key));
     const fromKey = c.op === 'rename' ? pathKey(Buffer.from(c.from!)) : key;
@@ -204,7 +174,7 @@ export async function withLinkNotes(repo: Repo, rootA: Hash, rootB: Hash, change
     added.push(c);
     notes.set(c, note);
   }
-  if (added.length > 0 || resort) {
+  if (added.length > 0) {
     // In key order, as the filesystem diff gives them.
     out.push(...added);
     out.sort((x, y) => Buffer.compare(pathKey(x.pathBytes), pathKey(y.pathBytes)));

@@ -71,6 +71,8 @@ interface Group {
   infoRight?: Uint8Array | undefined;
   infoChanged: boolean;
   extents: DiffEntry[];
+  /** Where the inode of an added or removed name lives, when that is another key (a hard link's name). */
+  inodeAt?: Uint8Array | undefined;
 }
 
 function mergeRanges(ranges: ByteRange[]): ByteRange[] {
@@ -190,6 +192,8 @@ async function* walkDiff(fs: Fs, a: Hash, b: Hash, options: FsDiffOptions, page?
       if (g.extents.length === 0 && sameInode(left!, right!)) return undefined;
     }
     const op = left === undefined ? 'add' : right === undefined ? 'remove' : 'change';
+    const side = op === 'add' ? r : op === 'remove' ? l : undefined;
+    if (side !== undefined && compareBytes(side.at, g.key) !== 0) g.inodeAt = side.at;
     const names = keyNames(g.key);
     const change: FsChange = { op, path: '/' + names.map((n) => decoder.decode(n)).join('/'), pathBytes: g.key.subarray(0, g.key.length - 1) };
     if (change.pathBytes.length === 0) change.pathBytes = g.key;
@@ -202,8 +206,13 @@ async function* walkDiff(fs: Fs, a: Hash, b: Hash, options: FsDiffOptions, page?
   };
 
   const pendingRenames: { change: FsChange; signature: string }[] = [];
-  const signatureOf = (g: Group, side: 'left' | 'right', info: Info): string => {
+  /** What a rename must keep: type, size, target and the extents (where the inode lives, for a hard link's name). */
+  const signatureOf = async (g: Group, side: 'left' | 'right', info: Info): Promise<string> => {
     const parts: string[] = [info.type, String(info.size), info.target ? bytesToHex(info.target) : ''];
+    if (g.inodeAt !== undefined) {
+      for (const [end, v] of await extentsAt(side === 'left' ? a : b, g.inodeAt)) parts.push(bytesToHex(sha256(v)) + ':' + String(end));
+      return parts.join('|');
+    }
     for (const d of g.extents) {
       const v = side === 'left' ? d.left : d.right;
       if (v !== undefined) parts.push(bytesToHex(sha256(v)) + ':' + String(extentEnd(d.key)));
@@ -223,7 +232,7 @@ async function* walkDiff(fs: Fs, a: Hash, b: Hash, options: FsDiffOptions, page?
       page.lastKey = g.key;
     }
     if (options.renames && (change.op === 'add' || change.op === 'remove') && change[change.op === 'add' ? 'right' : 'left']!.type !== 'directory') {
-      pendingRenames.push({ change, signature: signatureOf(g, change.op === 'add' ? 'right' : 'left', (change.right ?? change.left)!) });
+      pendingRenames.push({ change, signature: await signatureOf(g, change.op === 'add' ? 'right' : 'left', (change.right ?? change.left)!) });
       return;
     }
     yield change;

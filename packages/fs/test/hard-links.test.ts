@@ -237,6 +237,31 @@ describe('hard links', () => {
     expect(added?.right?.size).toBe(7n);
   });
 
+  it('diff pairs renames of a hard link\'s name by the content where its inode lives', async () => {
+    const fs = newFs();
+    let a = await fs.writeFile(await fs.mkfs(), '/a', 'content');
+    a = await fs.writeFile(a, '/c', 'differs');
+    a = await fs.link(a, '/a', '/b');
+    const renames = async (x: Hash, y: Hash): Promise<string[][]> => {
+      const out: string[][] = [];
+      for await (const ch of fs.diff(x, y, { renames: true })) out.push([ch.op, ch.from ?? '', ch.path]);
+      return out;
+    };
+    // A name of /a moved: one rename (and /a, whose list of other names changed).
+    expect(await renames(a, await fs.rename(a, '/b', '/y'))).toEqual([
+      ['change', '', '/a'],
+      ['rename', '/b', '/y'],
+    ]);
+    // A name of /a went and a name of /c (same size, other bytes) came: no rename.
+    const b = await fs.link(await fs.unlink(a, '/b'), '/c', '/y');
+    expect(await renames(a, b)).toEqual([
+      ['change', '', '/a'],
+      ['change', '', '/c'],
+      ['remove', '', '/b'],
+      ['add', '', '/y'],
+    ]);
+  });
+
   it('diff of an inode whose data moved to another name shows only the name that went', async () => {
     const fs = newFs();
     let a = await fs.writeFile(await fs.mkfs(), '/a', bytes(50_000, 1));
