@@ -4,32 +4,24 @@ import { FuseNative, timeNs, toErrno, type Timespec } from './native.js';
 import { cbStat, fuseStat } from './ops-answer.js';
 
 export function attrOps(m: MountCore) {
+  const getattr = (path: string, cb: (err: number, st?: object) => void): void => {
+    m.statOf(path).then(
+      (st) => {
+        if (st === undefined) return cb(FuseNative.ENOENT);
+        m.caches.sawAttrs(path, st);
+        cb(0, fuseStat(st, m.inos));
+      },
+      (err) => cb(toErrno(err)),
+    );
+  };
   return {
     statfs: (_path: string, cb: (err: number, st?: object) => void) => {
       cb(0, { bsize: 4096, frsize: 4096, blocks: 0x7fffffff, bfree: 0x7fffffff, bavail: 0x7fffffff, files: 0x7fffffff, ffree: 0x7fffffff, favail: 0x7fffffff, fsid: 0, flag: 0, namemax: 255 });
     },
 
-    getattr: (path: string, cb: (err: number, st?: object) => void) => {
-      m.statOf(path).then(
-        (st) => {
-          if (st === undefined) return cb(FuseNative.ENOENT);
-          m.caches.sawAttrs(path, st);
-          cb(0, fuseStat(st, m.inos));
-        },
-        (err) => cb(toErrno(err)),
-      );
-    },
+    getattr: (path: string, cb: (err: number, st?: object) => void) => getattr(path, cb),
 
-    fgetattr: (path: string, _fd: number, cb: (err: number, st?: object) => void) => {
-      m.statOf(path).then(
-        (st) => {
-          if (st === undefined) return cb(FuseNative.ENOENT);
-          m.caches.sawAttrs(path, st);
-          cb(0, fuseStat(st, m.inos));
-        },
-        (err) => cb(toErrno(err)),
-      );
-    },
+    fgetattr: (path: string, _fd: number, cb: (err: number, st?: object) => void) => getattr(path, cb),
 
     chmod: (path: string, mode: number, cb: (err: number, st?: object) => void) => {
       cbStat(m, cb, m.fileChange(path, 'chmod', (b, p) => b.chmod(p, mode & 0o7777)));
