@@ -7,7 +7,7 @@ import type { Fs, Stats } from '@cafs/fs';
 import mime from 'mime-types';
 import { realPath } from './paths.js';
 import { planRanges, type ByteSpan } from './range.js';
-import { notModified, pipe, write } from './respond.js';
+import { notModified, pipe, sent, write } from './respond.js';
 
 /** ETags already computed, per filesystem: a root never changes, so neither does a path's tag under it. */
 const TAGS_KEPT = 4096;
@@ -96,7 +96,10 @@ export async function serveFile({ req, res, fs, root, path, st, cache, signal }:
   }
   const length = end - start + 1;
   // A small body goes out with its headers in one write; larger ones stream with backpressure.
-  if (length <= SMALL_BODY) res.end(await fs.read(root, path, { offset: start, length }));
+  if (length <= SMALL_BODY) {
+    res.end(await fs.read(root, path, { offset: start, length }));
+    sent(length);
+  }
   else if (await pipe(res, fs.stream(root, path, { start, end: end + 1, signal }))) res.end();
 }
 

@@ -1,6 +1,8 @@
 // Writing responses: small bodies at once, large ones piece by piece with backpressure, so
 // memory per response stays bounded whatever its size and however slowly the client reads.
 import type { ServerResponse } from 'node:http';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
 const encoder = new TextEncoder();
 
@@ -31,9 +33,58 @@ export function drained(res: ServerResponse): Promise<boolean> {
   });
 }
 
+/**
+ * Young-generation collections forced every so many bytes of data sent (see collectEvery).
+ *
+ * Every piece a response sends is a view of a Buffer the store allocated outside V8's heap (a
+ * LevelDB read copies each ~76 KiB chunk into a fresh one). Those Buffers are garbage as soon as
+ * the socket has taken them, but their wrappers are tiny, so the young generation fills, and a
+ * scavenge frees them, only after hundreds of MB; until then V8 waits for the external bytes to
+ * reach its own limit (64 MB past the last full collection). Under load that kept ~40 MB of dead
+ * chunk copies resident in `cafs serve`. A scavenge of the server's young generation takes
+ * ~0.3 ms: at 4 MiB, about 250 of them per GB sent.
+ */
+let collector: { every: number; scavenge: () => void } | undefined;
+let sinceCollect = 0;
+
+/**
+ * Forces a young-generation collection after every `bytes` of data sent (0: never, V8 decides).
+ * For a process that serves, such as `cafs serve`: it exposes V8's gc() to this module when the
+ * process was not started with --expose-gc.
+ */
+export function collectEvery(bytes: number): void {
+  if (!(bytes > 0)) {
+    collector = undefined;
+    return;
+  }
+  let gc = (globalThis as { gc?: unknown }).gc;
+  if (typeof gc !== 'function') {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      gc = vm.runInNewContext('gc');
+    } catch {
+      return;
+    }
+    if (typeof gc !== 'function') return;
+  }
+  const f = gc as (options?: { type: 'minor' | 'major' }) => void;
+  collector = { every: bytes, scavenge: () => f({ type: 'minor' }) };
+}
+
+/** Counts bytes of data handed to sockets, collecting when collectEvery's budget is spent. */
+export function sent(bytes: number): void {
+  if (collector === undefined) return;
+  sinceCollect += bytes;
+  if (sinceCollect >= collector.every) {
+    sinceCollect = 0;
+    collector.scavenge();
+  }
+}
+
 /** Writes one piece; waits while the socket's buffer is full. False: the client is gone. */
 export async function write(res: ServerResponse, piece: Uint8Array | string): Promise<boolean> {
   if (res.destroyed) return false;
+  if (typeof piece !== 'string') sent(piece.length);
   if (res.write(piece)) return true;
   return drained(res);
 }
