@@ -6,6 +6,7 @@ import type { Hash } from '@cafs/kv';
 import { Fs, type Batch } from '@cafs/fs';
 import type { Repo } from '@cafs/repo';
 import { CliError } from './errors.js';
+import { indexPath, isRacy, nowNs, pathKey, readIndex, writeIndex, type IndexEntry, type WorktreeIndex } from './worktree-index.js';
 
 export interface ImportOptions {
   /** Zero times and owners: the same tree gives the same root on any machine. */
@@ -13,6 +14,12 @@ export interface ImportOptions {
   /** Directories to leave out (absolute, real paths), e.g. the repository itself. */
   exclude?: string[];
   onProgress?: (done: number, total: number, bytes: number) => void;
+  /**
+   * The repository directory, to keep the directory's index in (worktree-index.ts): unchanged
+   * files are copied from the root of the last import instead of being read. Undefined: no
+   * index is read or written.
+   */
+  indexDir?: string | undefined;
 }
 
 export interface ImportResult {
@@ -27,6 +34,8 @@ export interface ImportResult {
   skipped: { path: string; reason: string }[];
   /** Files that changed while being read, and were read again (never recorded torn). */
   reread: string[];
+  /** Files not read: their stat matched the index, so their entries were copied from its root. */
+  reused: number;
 }
 
 /** Files up to this size are read whole (and ahead); larger ones are streamed. */
@@ -136,7 +145,7 @@ async function writeStable(
   result: ImportResult,
   /** Sets the batch's clock (ctime follows the mtime recorded). */
   setClock: (ns: bigint) => void,
-): Promise<{ written: number; ino: bigint; mtimeNs: bigint } | undefined> {
+): Promise<{ written: number; ino: bigint; mtimeNs: bigint; ctimeNs: bigint; size: bigint; mode: number } | undefined> {
   let before: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint; mode: number } = { size: BigInt(e.size), mtimeNs: e.mtimeNs, ctimeNs: e.ctimeNs, ino: e.ino, mode: e.mode };
   for (let n = 1; ; n++) {
     try {
@@ -158,7 +167,7 @@ async function writeStable(
       }
       const after = await lstat(e.abs, { bigint: true });
       const same = after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs && after.ino === before.ino;
-      if (after.isFile() && same && BigInt(written) === before.size) return { written, ino: before.ino, mtimeNs: before.mtimeNs };
+      if (after.isFile() && same && BigInt(written) === before.size) return { written, ...before };
       if (!after.isFile()) throw Object.assign(new Error('no longer a file'), { code: 'EINVAL' });
       if (n >= MAX_READS) {
         // Written to all the time (a download, a log): left out rather than recorded torn.
@@ -193,8 +202,17 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
   const exclude = new Set<string>();
   for (const e of options.exclude ?? []) exclude.add((await realpath(e, { encoding: 'buffer' }).catch(() => Buffer.from(e))).toString('hex'));
   const skipped: ImportResult['skipped'] = [];
+  const startedNs = nowNs();
+  const indexFile = options.indexDir === undefined ? undefined : indexPath(options.indexDir, real);
+  const oldIndex = indexFile === undefined ? undefined : await readIndex(indexFile);
   const entries = await walk(real, exclude, skipped);
   const repro = options.reproducible === true;
+  const reuse = await reusable(repo, entries, oldIndex, repro);
+  /** The new index's entries: files read (or reused) whose stat held still from the walk to the end of the read. */
+  const indexed = new Map<string, IndexEntry>();
+  const record = (e: Entry): void => {
+    if (e.nlink === 1n) indexed.set(pathKey(e.path), { size: BigInt(e.size), mtimeNs: e.mtimeNs, ctimeNs: e.ctimeNs, ino: e.ino, dev: e.dev, mode: e.mode, uid: e.uid, gid: e.gid });
+  };
   // ctime follows each entry's mtime (or 0): importing the same tree twice gives the same root.
   let clock = 0n;
   const fs = new Fs(repo.store, { now: () => clock });
@@ -202,7 +220,7 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
   clock = repro ? 0n : top.mtimeNs;
   let root = await fs.mkfs({ mode: top.mode, mtime: clock, uid: repro ? 0 : top.uid, gid: repro ? 0 : top.gid });
   const batch = fs.batch(root);
-  const result: ImportResult = { root, files: 0, dirs: 0, symlinks: 0, links: 0, bytes: 0, skipped, reread: [] };
+  const result: ImportResult = { root, files: 0, dirs: 0, symlinks: 0, links: 0, bytes: 0, skipped, reread: [], reused: 0 };
   const dirs: Entry[] = [];
   let done = 0;
   // Hard links (as tar and rsync -H keep them): the first name met of an inode on disk
@@ -227,7 +245,7 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
     if (nextRead < from) nextRead = from;
     while (nextRead < entries.length && ahead.size < 16) {
       const e = entries[nextRead]!;
-      if (e.kind === 'file' && e.size <= SMALL_FILE && !later.has(nextRead)) {
+      if (e.kind === 'file' && e.size <= SMALL_FILE && !later.has(nextRead) && !reuse.has(nextRead)) {
         const p = readFile(e.abs);
         p.catch(() => undefined);
         ahead.set(nextRead, p);
@@ -277,6 +295,12 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
       if (!isRoot(e.path)) await batch.mkdir(e.path, { mode: e.mode });
       dirs.push(e);
       result.dirs++;
+    } else if (e.kind === 'file' && reuse.has(i) && (await copyUnchanged(batch, oldIndex!.root, e, repro, t))) {
+      // Unchanged since the last import (its stat says so, and it is not racy): not read.
+      result.files++;
+      result.reused++;
+      result.bytes += e.size;
+      record(e);
     } else if (e.kind === 'file') {
       const pending = ahead.get(i);
       ahead.delete(i);
@@ -287,6 +311,8 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
       }
       result.files++;
       result.bytes += w.written;
+      // Indexed only when read as the walk saw it (else the next import reads it again).
+      if (w.ino === e.ino && w.mtimeNs === e.mtimeNs && w.ctimeNs === e.ctimeNs && w.size === BigInt(e.size) && w.mode === e.mode) record(e);
       // Replaced while read: the other names of the inode met in the walk are not this file's.
       if (id !== undefined && w.ino !== e.ino) id = undefined;
     } else if (e.kind === 'fifo' || e.kind === 'chardev' || e.kind === 'blockdev') {
@@ -318,5 +344,52 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
   }
   root = await batch.flush();
   result.root = root;
+  if (indexFile !== undefined) {
+    // Only a cache: an index that cannot be written costs the next import its speed, nothing else.
+    await writeIndex(indexFile, { root, reproducible: repro, startedNs, writtenNs: nowNs(), entries: indexed }).catch(() => undefined);
+  }
   return result;
+}
+
+/**
+ * The indexes of the walk's entries that need not be read: regular files with one name whose
+ * stat matches their index entry field for field, whose times are not racy, recorded by an
+ * import with the same `reproducible`, from a root still in the store.
+ */
+async function reusable(repo: Repo, entries: Entry[], index: WorktreeIndex | undefined, repro: boolean): Promise<Set<number>> {
+  const out = new Set<number>();
+  if (index === undefined || index.reproducible !== repro || index.entries.size === 0) return out;
+  try {
+    if (!(await repo.store.has([index.root]))[0]) return out; // collected by gc: read everything
+  } catch {
+    return out;
+  }
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e.kind !== 'file' || e.nlink !== 1n) continue;
+    const x = index.entries.get(pathKey(e.path));
+    if (x === undefined) continue;
+    const same = x.size === BigInt(e.size) && x.mtimeNs === e.mtimeNs && x.ctimeNs === e.ctimeNs && x.ino === e.ino && x.dev === e.dev && x.mode === e.mode && x.uid === e.uid && x.gid === e.gid;
+    if (same && !isRacy(index, e.mtimeNs, e.ctimeNs)) out.add(i);
+  }
+  return out;
+}
+
+/**
+ * Copies the file at `e.path` of `root` into the batch (its info, times and owners included, and
+ * its extents: the same entries reading it gives). False when that fails (a blob gone, no such
+ * file there): nothing of it is left in the batch and the caller reads the file instead.
+ */
+async function copyUnchanged(batch: Batch, root: Hash, e: Entry, repro: boolean, t: bigint): Promise<boolean> {
+  try {
+    await batch.copyFrom(root, e.path, e.path);
+    // What reading the file would record (its content aside, which the stat vouches for).
+    const s = await batch.lstat(e.path);
+    const owner = repro ? { uid: 0, gid: 0 } : { uid: e.uid, gid: e.gid };
+    if (s.isFile() && s.size === BigInt(e.size) && (s.mode & 0o7777) === e.mode && s.mtimeNs === t && s.ctimeNs === t && s.uid === owner.uid && s.gid === owner.gid && s.nlink === 1) return true;
+  } catch {
+    // no such file in that root, or a blob of it gone: read the file
+  }
+  await batch.rm(e.path, { force: true }).catch(() => undefined);
+  return false;
 }

@@ -1,0 +1,148 @@
+// The working-directory index (issue 23): a stat cache per imported directory, kept in the
+// repository directory, so that re-importing an unchanged tree does not read its files again.
+//
+// It is only a cache. It records the root the last import of the directory produced and, for
+// each regular file with one name (st_nlink == 1), the stat fields it had when it was read. A
+// file whose stat still matches exactly and is not "racy" (below) is copied from that root
+// instead of being read; everything else is read as without an index. A missing, corrupt,
+// truncated or foreign index is ignored (and replaced by the next import); a root that garbage
+// collection removed just means the files are read.
+//
+// File format: the ASCII line `cafs-index 1\n` (the version), the SHA-256 of the body (32 bytes),
+// then the body in CBOR: { root, reproducible, startedNs, writtenNs, entries: [[path, size,
+// mtimeNs, ctimeNs, ino, dev, mode, uid, gid], ...] }. Written to a temporary file and renamed.
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Encoder } from 'cbor-x';
+import type { Hash } from '@cafs/kv';
+
+const MAGIC = Buffer.from('cafs-index 1\n');
+const SUM = 32;
+
+/**
+ * Racy timestamps (as git's "racy git"): a file whose mtime or ctime falls within this window
+ * of the import that recorded it (from RACY_NS before the import began to RACY_NS after the
+ * index was written; any ctime from then on) is always read again, since a change to it in the same timestamp tick
+ * would leave its stat unchanged. 2 s covers filesystems with 1 s timestamps (ext3, HFS+, many
+ * network filesystems) and FAT's 2 s mtimes; Linux's own timestamps are jiffy-coarse (1-10 ms).
+ * CAFS_INDEX_RACY_MS narrows it (tests only).
+ */
+export function racyWindowNs(): bigint {
+  const env = process.env['CAFS_INDEX_RACY_MS'];
+  if (env !== undefined && /^\d+$/.test(env)) return BigInt(env) * 1_000_000n;
+  return 2_000_000_000n;
+}
+
+export interface IndexEntry {
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface WorktreeIndex {
+  /** The root the import that wrote this index produced. */
+  root: Hash;
+  reproducible: boolean;
+  /** When that import began its walk, and when the index was written (ns since the epoch). */
+  startedNs: bigint;
+  writtenNs: bigint;
+  /** By path bytes (as latin1 strings, one char per byte). */
+  entries: Map<string, IndexEntry>;
+}
+
+/** The index file of the directory whose real path is `realDir` (bytes), in repository directory `repoDir`. */
+export function indexPath(repoDir: string, realDir: Uint8Array): string {
+  return join(repoDir, 'index', createHash('sha256').update(realDir).digest('hex'));
+}
+
+export const pathKey = (path: Uint8Array): string => Buffer.from(path).toString('latin1');
+
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' } as ConstructorParameters<typeof Encoder>[0]);
+
+const big = (v: unknown): bigint => {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  throw new Error('not an integer');
+};
+const small = (v: unknown): number => {
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error('not an integer');
+  return n;
+};
+
+export function encodeIndex(index: WorktreeIndex): Buffer {
+  const entries: unknown[] = [];
+  for (const [k, e] of index.entries) entries.push([Buffer.from(k, 'latin1'), e.size, e.mtimeNs, e.ctimeNs, e.ino, e.dev, e.mode, e.uid, e.gid]);
+  const body = cbor.encode({ root: Buffer.from(index.root), reproducible: index.reproducible, startedNs: index.startedNs, writtenNs: index.writtenNs, entries });
+  return Buffer.concat([MAGIC, createHash('sha256').update(body).digest(), body]);
+}
+
+/** The index in `bytes`, or undefined when it is not one (another version, truncated, corrupt, malformed). */
+export function decodeIndex(bytes: Uint8Array): WorktreeIndex | undefined {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < MAGIC.length + SUM || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  const sum = buf.subarray(MAGIC.length, MAGIC.length + SUM);
+  const body = buf.subarray(MAGIC.length + SUM);
+  if (!createHash('sha256').update(body).digest().equals(sum)) return undefined;
+  try {
+    const b = cbor.decode(body) as Record<string, unknown>;
+    const root = b['root'];
+    if (!(root instanceof Uint8Array) || root.length !== 32 || typeof b['reproducible'] !== 'boolean' || !Array.isArray(b['entries'])) return undefined;
+    const entries = new Map<string, IndexEntry>();
+    for (const row of b['entries'] as unknown[]) {
+      if (!Array.isArray(row) || row.length !== 9 || !(row[0] instanceof Uint8Array)) return undefined;
+      entries.set(pathKey(row[0]), { size: big(row[1]), mtimeNs: big(row[2]), ctimeNs: big(row[3]), ino: big(row[4]), dev: big(row[5]), mode: small(row[6]), uid: small(row[7]), gid: small(row[8]) });
+    }
+    return { root: new Uint8Array(root) as Hash, reproducible: b['reproducible'], startedNs: big(b['startedNs']), writtenNs: big(b['writtenNs']), entries };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The index at `file`, or undefined when there is none or it cannot be trusted. */
+export async function readIndex(file: string): Promise<WorktreeIndex | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    return undefined;
+  }
+  return decodeIndex(bytes);
+}
+
+/** Writes the index atomically: a temporary file beside it, synced, renamed over it. */
+export async function writeIndex(file: string, index: WorktreeIndex): Promise<void> {
+  const dir = join(file, '..');
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    const h = await open(tmp, 'w', 0o600);
+    try {
+      await h.writeFile(encodeIndex(index));
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Nanoseconds since the epoch, now. */
+export const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+/** Whether a file with these times may have changed unseen since the index that recorded it was written. */
+export function isRacy(index: WorktreeIndex, mtimeNs: bigint, ctimeNs: bigint, window = racyWindowNs()): boolean {
+  const lo = index.startedNs - window;
+  const hi = index.writtenNs + window;
+  // A ctime after the index was written is racy too (a clock set back): only mtimes are set at will.
+  return (mtimeNs >= lo && mtimeNs <= hi) || ctimeNs >= lo;
+}
