@@ -33,7 +33,7 @@ describe('docs/format.md test vectors', () => {
     expect(bytesToHex(await tree.build([{ key: utf8('a'), value: utf8('1') }]))).toBe(vectors.get('one'));
     for (const n of [100, 1000, 10000]) expect(bytesToHex(await seq(n))).toBe(vectors.get(`seq-${n}`));
     const r = await tree.nodes.root(await seq(10000));
-    expect([r.level, r.count]).toEqual([2, 5]);
+    expect([r.level, r.count]).toEqual([2, 2]);
   });
 
   it('node bytes and boundary hashes match the examples', () => {
@@ -42,15 +42,16 @@ describe('docs/format.md test vectors', () => {
     expect(bytesToHex(buildNode(0, [], []).bytes)).toBe('83008080');
     expect(boundarySeed(0)).toBe(0x63616673);
     expect(boundarySeed(1)).toBe(0x0198e02c);
-    const rows = [...doc.matchAll(/^\| `([^`]+)` \| (\d+) \| (\d+) \| `([0-9a-f]{8})` \| `([0-9a-f]{8})` \| (yes|no) \|$/gm)];
+    const rows = [...doc.matchAll(/^\| `([^`]+)` \| (\d+) \| (\d+) \| (\d+) \| `([0-9a-f]{8})` \| `([0-9a-f]{8})` \| (yes|no) \|$/gm)];
     expect(rows.length).toBe(5);
     for (const m of rows) {
       const key = utf8(m[1]!);
-      const level = Number(m[2]);
-      const weight = Number(m[3]);
-      expect(murmur3(key, boundarySeed(level)).toString(16).padStart(8, '0')).toBe(m[4]);
-      expect(boundaryThreshold(weight, entryWeight(key.length)).toString(16).padStart(8, '0')).toBe(m[5]);
-      expect(isBoundary(key, level, weight)).toBe(m[6] === 'yes');
+      const valueBytes = Number(m[2]);
+      const level = Number(m[3]);
+      const weight = Number(m[4]);
+      expect(murmur3(key, boundarySeed(level)).toString(16).padStart(8, '0')).toBe(m[5]);
+      expect(boundaryThreshold(weight, entryWeight(key.length, valueBytes)).toString(16).padStart(8, '0')).toBe(m[6]);
+      expect(isBoundary(key, level, weight, valueBytes)).toBe(m[7] === 'yes');
     }
   });
 
@@ -61,8 +62,9 @@ describe('docs/format.md test vectors', () => {
       const b = BigInt(weight - w);
       return ((a * a * a - b * b * b) << 32n) / 4096n ** 3n;
     };
-    const cases: [number, number][] = [[64, 64], [65, 65], [4096, 4096], [8256, 8256], [32767, 64], [32767, 8256], [18900, 64], [12345, 97]];
-    for (let weight = 64; weight < 32768; weight += 997) for (const w of [64, 65, 96, 1000, 8256]) if (w <= weight) cases.push([weight, w]);
+    // Up to the largest weights the rule can meet: an entry of 8192 + 65536 + 16 after ~37k.
+    const cases: [number, number][] = [[17, 17], [65, 65], [4096, 4096], [8256, 8256], [32767, 64], [32767, 8256], [18900, 64], [12345, 97], [110744, 73744], [37017, 17], [131071, 73744]];
+    for (let weight = 17; weight < 131072; weight += 997) for (const w of [17, 64, 96, 1000, 8256, 73744]) if (w <= weight) cases.push([weight, w]);
     for (const [weight, w] of cases) expect(BigInt(boundaryThreshold(weight, w))).toBe(exact(weight, w));
   });
 });

@@ -28,10 +28,11 @@ export class Chunker {
   add(key: Uint8Array, value: Uint8Array): void {
     const entries = this.entries;
     entries.push(key, value);
-    this.weight += entryWeight(key.length);
+    const w = entryWeight(key.length, value.length);
+    this.weight += w;
     if (
       entries.count >= this.min &&
-      (entries.payload >= MAX_NODE_BYTES || isBoundaryRange(key, 0, key.length, this.level, this.weight))
+      (entries.payload >= MAX_NODE_BYTES || isBoundaryRange(key, 0, key.length, this.level, this.weight, w))
     ) {
       this.cut();
     }
@@ -52,7 +53,7 @@ export class Chunker {
     const lastIndex = node.count - 1;
     const entries = this.entries;
     let oldWeight = 0;
-    for (let i = 0; i < from; i++) oldWeight += entryWeight(o[4 * i + 1]! - o[4 * i]!);
+    for (let i = 0; i < from; i++) oldWeight += entryWeight(o[4 * i + 1]! - o[4 * i]!, o[4 * i + 3]! - o[4 * i + 2]!);
     let count = entries.count;
     let payload = entries.payload;
     let weight = this.weight;
@@ -62,7 +63,7 @@ export class Chunker {
       const ks = o[4 * i]!;
       const ke = o[4 * i + 1]!;
       const p = ke - ks + o[4 * i + 3]! - o[4 * i + 2]!;
-      const w = entryWeight(ke - ks);
+      const w = entryWeight(ke - ks, o[4 * i + 3]! - o[4 * i + 2]!);
       count++;
       payload += p;
       runPayload += p;
@@ -72,7 +73,7 @@ export class Chunker {
         count >= this.min &&
         (payload >= MAX_NODE_BYTES ||
           ((weight > oldWeight || i === lastIndex || (i === 0 && this.level > 0)) &&
-            isBoundaryRange(node.bytes, ks, ke, this.level, weight)))
+            isBoundaryRange(node.bytes, ks, ke, this.level, weight, w)))
       ) {
         entries.pushRun(node, start, i + 1, runPayload);
         this.cut();

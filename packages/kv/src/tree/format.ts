@@ -8,8 +8,8 @@ import { murmur3Range } from './murmur3.js';
  * gives geometric sizes, where the node a random edit lands in is twice the average.)
  */
 export const TARGET_NODE_BYTES = 4096;
-/** Added to a key's length when weighing its entry for a boundary (stands in for the value). */
-export const BOUNDARY_ENTRY_ALLOWANCE = 64;
+/** Added to an entry's key and value lengths when weighing it for a boundary (its framing, roughly). */
+export const BOUNDARY_ENTRY_ALLOWANCE = 16;
 /** A node whose payload reaches this many bytes ends at that entry whatever the hash says. */
 export const MAX_NODE_BYTES = 16384;
 export const MAX_KEY_BYTES = 8192;
@@ -24,16 +24,23 @@ export function boundarySeed(level: number): number {
   return (SEED_BASE + Math.imul(level, SEED_STEP)) >>> 0;
 }
 
-/** An entry's weight for the boundary rule: its key's length plus the value allowance. */
-export function entryWeight(keyLength: number): number {
-  return keyLength + BOUNDARY_ENTRY_ALLOWANCE;
+/**
+ * An entry's weight for the boundary rule: its key's and value's lengths plus the allowance. The
+ * value counts (kv tree v3): where values are large (file data inline in the tree), a key-only
+ * weight left the hash rule nearly idle and most nodes ended at the payload cap, whose cuts
+ * shift with every insert, so one put re-cut a dozen full nodes.
+ */
+export function entryWeight(keyLength: number, valueLength: number): number {
+  return keyLength + valueLength + BOUNDARY_ENTRY_ALLOWANCE;
 }
 
 /**
  * The boundary threshold of an entry of weight `w` that brings its node's weight to `weight`:
  * floor(2^32 * ((weight / 4096)^3 - ((weight - w) / 4096)^3)), the chance (in 2^32ths) that a
  * Weibull(shape 3, scale 4096) node size ends within this entry, given that it did not end
- * before. Computed as (weight^3 - before^3) / 16, exact in doubles: weights stay below 2^15.
+ * before. Computed as (weight^3 - before^3) / 16, exact in doubles: a node's weight stays below
+ * 2^17 (an entry weighs at most 8192 + 65536 + 16; before it, the node ended by this rule by
+ * ~38k or by the payload cap), so the product stays below 2^51.
  * 2^32 or more means the entry always ends its node.
  */
 export function boundaryThreshold(weight: number, w: number): number {
@@ -42,16 +49,17 @@ export function boundaryThreshold(weight: number, w: number): number {
 }
 
 /**
- * Whether the entry with key buf[start:end] ends its node on `level` by the hash rule, when it
- * brings the node's weight (the sum of its entries' weights, this one included) to `weight`.
+ * Whether the entry with key buf[start:end] and weight `w` ends its node on `level` by the hash
+ * rule, when it brings the node's weight (the sum of its entries' weights, this one included)
+ * to `weight`.
  */
-export function isBoundaryRange(buf: Uint8Array, start: number, end: number, level: number, weight: number): boolean {
-  return murmur3Range(buf, start, end, boundarySeed(level)) < boundaryThreshold(weight, entryWeight(end - start));
+export function isBoundaryRange(buf: Uint8Array, start: number, end: number, level: number, weight: number, w: number): boolean {
+  return murmur3Range(buf, start, end, boundarySeed(level)) < boundaryThreshold(weight, w);
 }
 
-/** isBoundaryRange of a whole key. */
-export function isBoundary(key: Uint8Array, level: number, weight: number): boolean {
-  return isBoundaryRange(key, 0, key.length, level, weight);
+/** isBoundaryRange of a whole key, whose entry's value has `valueLength` bytes. */
+export function isBoundary(key: Uint8Array, level: number, weight: number, valueLength: number): boolean {
+  return isBoundaryRange(key, 0, key.length, level, weight, entryWeight(key.length, valueLength));
 }
 
 /** Inner nodes hold at least two children (except the last of a level), so each level shrinks. */
