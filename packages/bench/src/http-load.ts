@@ -47,12 +47,14 @@ export interface LoadResult {
   /** Of the samples: the peak of its private (anonymous) pages, and of mapped file and tmpfs pages (LevelDB mmaps its tables). */
   peakAnon: number;
   peakMapped: number;
+  /** The server's RSS when the run began (what earlier runs and its start left resident). */
+  startRss: number;
   /** CPU seconds the server used during the run. */
   serverCpu: number;
   capped: boolean;
 }
 
-function statusKb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile' | 'RssShmem'): number {
+export function statusKb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile' | 'RssShmem'): number {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m === null ? 0 : Number(m[1]) * 1024;
@@ -89,6 +91,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     peakAnon = Math.max(peakAnon, statusKb(spec.pid, 'RssAnon'));
     peakMapped = Math.max(peakMapped, statusKb(spec.pid, 'RssFile') + statusKb(spec.pid, 'RssShmem'));
   };
+  const startRss = statusKb(spec.pid, 'VmRSS');
   sample();
   const sampler = setInterval(sample, 100);
   const cpu0 = procCpu(spec.pid);
@@ -137,6 +140,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     peakRss: peak,
     peakAnon,
     peakMapped,
+    startRss,
     serverCpu: procCpu(spec.pid) - cpu0,
     capped: result.requests.total >= spec.maxRequests,
   };

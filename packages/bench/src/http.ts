@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CAFS, cafs, mark, othersSince, startServer, stopServer } from './cli.js';
-import { runLoad, prng, type LoadResult, type Target } from './http-load.js';
+import { runLoad, prng, statusKb, type LoadResult, type Target } from './http-load.js';
 import { LARGE_SIZE, LIST_ENTRIES, PEER_HTTP_SERVER, makeDataSet, type DataSet } from './http-peer.js';
 import { BusyMeter, UsageError, fmt, intArg, formatGrid, loadAverage, median, progress } from './table.js';
 
@@ -158,6 +158,7 @@ function combine(rs: readonly LoadResult[]): LoadResult {
     peakRss: Math.max(...rs.map((r) => r.peakRss)),
     peakAnon: Math.max(...rs.map((r) => r.peakAnon)),
     peakMapped: Math.max(...rs.map((r) => r.peakMapped)),
+    startRss: rs[0]?.startRss ?? 0,
     serverCpu: sum((r) => r.serverCpu),
     capped: rs.some((r) => r.capped),
   };
@@ -190,6 +191,7 @@ function scenarioTable(sc: Scenario, c: LoadResult, p: LoadResult, checks: Check
   row('server peak RSS', c.peakRss, p.peakRss, mb, 'cafs: < 300 MB', c.peakRss < RSS_LIMIT);
   row('  of it private (anon)', c.peakAnon, p.peakAnon, mb);
   row('  of it mapped files', c.peakMapped, p.peakMapped, mb);
+  row('RSS when the run began', c.startRss, p.startRss, mb);
   row('server CPU (cores busy)', c.serverCpu / c.seconds, p.serverCpu / p.seconds, (x) => x.toFixed(2));
   if (sc.name === 'small') checks.push({ what: `small files: requests/s >= ${SMALL_RPS_TARGET}x peer`, ok: rpsOk });
   if (sc.name === 'large') checks.push({ what: `64 MiB files: MB/s >= ${LARGE_MBPS_TARGET}x peer`, ok: mbsOk });
@@ -228,6 +230,14 @@ export async function runHttp(args: readonly string[]): Promise<void> {
       peer: () => start(process.execPath, [peerScript, ds.dir]),
     };
     for (const w of WHO) servers[w] = await launch[w]();
+    // What a server holds before any request: for cafs, LevelDB's replay of the log the import
+    // left (its memtable, up to the 64 MiB write buffer) is freed but stays in malloc's arenas.
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const w of WHO) {
+      const pid = servers[w]!.child.pid!;
+      const kb = (f: 'VmRSS' | 'RssAnon' | 'RssFile' | 'RssShmem'): number => statusKb(pid, f);
+      notes.push(`${w} server 1 s after it started, before any request: RSS ${mb(kb('VmRSS'))} (private ${mb(kb('RssAnon'))}, mapped ${mb(kb('RssFile') + kb('RssShmem'))})`);
+    }
     const list = scenarios(cfg, ds);
     console.log(
       `http suite: \`${path.relative(process.cwd(), CAFS) || CAFS} serve --port 0 --repo <LevelDB repo>\` (GET /b/main/<path>) ` +

@@ -42,7 +42,9 @@ export function drained(res: ServerResponse): Promise<boolean> {
  * scavenge frees them, only after hundreds of MB; until then V8 waits for the external bytes to
  * reach its own limit (64 MB past the last full collection). Under load that kept ~40 MB of dead
  * chunk copies resident in `cafs serve`. A scavenge of the server's young generation takes
- * ~0.3 ms: at 4 MiB, about 250 of them per GB sent.
+ * ~0.3-1 ms: at 8 MiB, about 120 of them per GB sent. They free the copies young and spare the
+ * full collections V8 would do for them: streaming 9.6 GB, GC took 2.2-3.5 s in all (1.3k
+ * collections) against 2.6-4.8 s (620) without, and peak private memory was ~25 MB lower.
  */
 let collector: { every: number; scavenge: () => void } | undefined;
 let sinceCollect = 0;
