@@ -227,7 +227,7 @@ describe('import with the working-directory index', () => {
     await sleep(100);
     expect(await importIndexed(src, 30)).toMatchObject({ root: fresh2, reused: 20 });
 
-    // An index whose root garbage collection removed: the files are read.
+    // An index whose root is no branch head's (garbage collection may have removed it): the files are read.
     const idx = decodeIndex(readFileSync(file))!;
     writeFileSync(file, encodeIndex({ ...idx, root: new Uint8Array(32).fill(7) }));
     expect(await importIndexed(src, 30)).toMatchObject({ root: fresh2, reused: 0 });
@@ -251,6 +251,15 @@ describe('import with the working-directory index', () => {
     // --reproducible does not take entries from an index of a plain import, nor the other way.
     const repro = await importIndexed(src, undefined, '--reproducible');
     expect(repro).toMatchObject({ root: await freshRoot(src, true), reused: 0 });
+    expect(await importIndexed(src, undefined, '--reproducible')).toMatchObject({ root: repro.root, reused: 31 });
+    // Once the branch has moved on to another tree, the index's root is no head's: not used
+    // (gc may have collected it), and the next import is indexed again.
+    const other = join(work, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'o'), 'o');
+    await importIndexed(other, undefined);
+    expect(await importIndexed(src, undefined, '--reproducible')).toMatchObject({ root: repro.root, reused: 0 });
+    expect(await importIndexed(src, undefined, '--reproducible')).toMatchObject({ root: repro.root, reused: 31 });
   }, 60_000);
 
   it('re-reads a racy file even when its stat is unchanged', async () => {
@@ -260,7 +269,8 @@ describe('import with the working-directory index', () => {
     mkdirSync(src);
     writeOld(join(src, 'f'), 'version one\n');
     writeOld(join(src, 'g'), 'other file\n');
-    await importIndexed(src, undefined);
+    // On a branch of its own, so that its root stays a head (an index's root must be one).
+    await importIndexed(src, undefined, '--branch', 'racy-v1');
     const file = indexFile(src);
     const before = lstatSync(join(src, 'f'));
     writeFileSync(join(src, 'f'), 'version two\n');
@@ -277,7 +287,7 @@ describe('import with the working-directory index', () => {
     // The control: the same forged index written long after the change is trusted (and so
     // gives the old content), which is why the racy rule matters.
     writeFileSync(file, encodeIndex({ ...forged, startedNs: st.ctimeNs + 3_600_000_000_000n, writtenNs: st.ctimeNs + 3_600_000_000_000n }));
-    const trusted = await importIndexed(src, undefined);
+    const trusted = await importIndexed(src, undefined, '--branch', 'racy-control');
     expect(trusted.reused).toBeGreaterThanOrEqual(1);
     expect(trusted.root).not.toBe(fresh);
     expect(existsSync(file)).toBe(true);

@@ -95,14 +95,16 @@ function statFields(st: BigIntStats): Omit<Entry, 'abs' | 'path' | 'kind'> {
 const inodeOf = (e: Entry): string | undefined => (e.kind !== 'dir' && e.nlink > 1n ? `${e.dev}:${e.ino}` : undefined);
 
 const SLASH = Buffer.from('/');
+/** How many lstat calls the walk keeps in flight ahead of the entry it is at (within one directory). */
+const STAT_AHEAD = 32;
 const isRoot = (path: Uint8Array): boolean => path.length === 1 && path[0] === 0x2f;
 
 async function walk(root: Buffer, exclude: Set<string>, skipped: ImportResult['skipped']): Promise<Entry[]> {
   const out: Entry[] = [];
-  const visit = async (abs: Buffer, path: Uint8Array): Promise<void> => {
+  const visit = async (abs: Buffer, path: Uint8Array, pending?: Promise<BigIntStats>): Promise<void> => {
     let st: BigIntStats;
     try {
-      st = await lstat(abs, { bigint: true });
+      st = await (pending ?? lstat(abs, { bigint: true }));
     } catch (err) {
       // Gone between its directory's listing and now (a lock file, a temporary file): left out.
       if (out.length > 0 && vanished(err)) return void skipped.push({ path: shown(path), reason: 'vanished' });
@@ -112,18 +114,32 @@ async function walk(root: Buffer, exclude: Set<string>, skipped: ImportResult['s
     if (kind === undefined) return; // sockets: meaningless without their listener
     out.push({ abs, path, kind, ...statFields(st) });
     if (kind === 'dir') {
-      let names: Buffer[];
+      let names: { name: Buffer; dir: boolean }[];
       try {
-        names = (await readdir(abs, { encoding: 'buffer' })).sort(Buffer.compare);
+        names = (await readdir(abs, { encoding: 'buffer', withFileTypes: true })).map((d) => ({ name: d.name, dir: d.isDirectory() })).sort((a, b) => Buffer.compare(a.name, b.name));
       } catch (err) {
         if (out.length === 1 || !vanished(err)) throw err;
         out.pop();
         return void skipped.push({ path: shown(path), reason: 'vanished' });
       }
-      for (const name of names) {
-        const child = Buffer.concat([abs, SLASH, name]);
-        if (exclude.has(child.toString('hex'))) continue;
-        await visit(child, Buffer.concat([isRoot(path) ? Buffer.alloc(0) : Buffer.from(path), SLASH, name]));
+      const children = names.map((n) => ({ abs: Buffer.concat([abs, SLASH, n.name]), dir: n.dir })).filter((c) => !exclude.has(c.abs.toString('hex')));
+      // The children's lstat calls run a window ahead (the thread pool does them in parallel),
+      // never past a subdirectory: the stats of the names after it would be old by their turn.
+      const stats: Promise<BigIntStats>[] = [];
+      const statAhead = (at: number): void => {
+        // A subdirectory not visited yet is as far as the window goes.
+        if (stats.length - 1 >= at && children[stats.length - 1]!.dir) return;
+        for (let j = stats.length; j < Math.min(at + STAT_AHEAD, children.length); j++) {
+          const p = lstat(children[j]!.abs, { bigint: true });
+          p.catch(() => undefined);
+          stats.push(p);
+          if (children[j]!.dir) break;
+        }
+      };
+      for (let j = 0; j < children.length; j++) {
+        statAhead(j);
+        const child = children[j]!.abs;
+        await visit(child, Buffer.concat([isRoot(path) ? Buffer.alloc(0) : Buffer.from(path), SLASH, child.subarray(abs.length + 1)]), stats[j]);
       }
     }
   };
@@ -354,13 +370,22 @@ export async function importDirectory(repo: Repo, dir: string, options: ImportOp
 /**
  * The indexes of the walk's entries that need not be read: regular files with one name whose
  * stat matches their index entry field for field, whose times are not racy, recorded by an
- * import with the same `reproducible`, from a root still in the store.
+ * import with the same `reproducible`, from a root that is a branch head's. Only a head's root
+ * is sure to be whole in the store: an older one may have been collected by gc, or half swept
+ * by a gc that was killed (its nodes there, some data blobs gone).
  */
 async function reusable(repo: Repo, entries: Entry[], index: WorktreeIndex | undefined, repro: boolean): Promise<Set<number>> {
   const out = new Set<number>();
   if (index === undefined || index.reproducible !== repro || index.entries.size === 0) return out;
   try {
-    if (!(await repo.store.has([index.root]))[0]) return out; // collected by gc: read everything
+    let head = false;
+    for (const b of await repo.branches()) {
+      if (Buffer.from((await repo.readCommit(b.commit)).root).equals(index.root)) {
+        head = true;
+        break;
+      }
+    }
+    if (!head || !(await repo.store.has([index.root]))[0]) return out; // read everything
   } catch {
     return out;
   }

@@ -8,16 +8,18 @@
 // truncated or foreign index is ignored (and replaced by the next import); a root that garbage
 // collection removed just means the files are read.
 //
-// File format: the ASCII line `cafs-index 1\n` (the version), the SHA-256 of the body (32 bytes),
-// then the body in CBOR: { root, reproducible, startedNs, writtenNs, entries: [[path, size,
-// mtimeNs, ctimeNs, ino, dev, mode, uid, gid], ...] }. Written to a temporary file and renamed.
+// File format: the ASCII line `cafs-index 2\n` (the version; 1 held the stat fields as CBOR
+// integers), the SHA-256 of the body (32 bytes), then the body in CBOR: { root, reproducible,
+// startedNs, writtenNs, entries: [[path, stat], ...] } where stat is 52 bytes, little-endian: size, mtimeNs (signed), ctimeNs (signed), ino, dev
+// (64 bits each), mode, uid, gid (32 bits each). Written to a temporary file and renamed over
+// the index (not fsynced: a torn file after a crash fails its checksum and is ignored).
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Encoder } from 'cbor-x';
 import type { Hash } from '@cafs/kv';
 
-const MAGIC = Buffer.from('cafs-index 1\n');
+const MAGIC = Buffer.from('cafs-index 2\n');
 const SUM = 32;
 
 /**
@@ -70,15 +72,26 @@ const big = (v: unknown): bigint => {
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   throw new Error('not an integer');
 };
-const small = (v: unknown): number => {
-  const n = typeof v === 'bigint' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error('not an integer');
-  return n;
-};
+
+const STAT_BYTES = 52;
 
 export function encodeIndex(index: WorktreeIndex): Buffer {
   const entries: unknown[] = [];
-  for (const [k, e] of index.entries) entries.push([Buffer.from(k, 'latin1'), e.size, e.mtimeNs, e.ctimeNs, e.ino, e.dev, e.mode, e.uid, e.gid]);
+  const all = Buffer.alloc(STAT_BYTES * index.entries.size);
+  let at = 0;
+  for (const [k, e] of index.entries) {
+    const b = all.subarray(at, at + STAT_BYTES);
+    at += STAT_BYTES;
+    b.writeBigUInt64LE(e.size, 0);
+    b.writeBigInt64LE(e.mtimeNs, 8);
+    b.writeBigInt64LE(e.ctimeNs, 16);
+    b.writeBigUInt64LE(e.ino, 24);
+    b.writeBigUInt64LE(e.dev, 32);
+    b.writeUInt32LE(e.mode, 40);
+    b.writeUInt32LE(e.uid, 44);
+    b.writeUInt32LE(e.gid, 48);
+    entries.push([Buffer.from(k, 'latin1'), b]);
+  }
   const body = cbor.encode({ root: Buffer.from(index.root), reproducible: index.reproducible, startedNs: index.startedNs, writtenNs: index.writtenNs, entries });
   return Buffer.concat([MAGIC, createHash('sha256').update(body).digest(), body]);
 }
@@ -96,8 +109,18 @@ export function decodeIndex(bytes: Uint8Array): WorktreeIndex | undefined {
     if (!(root instanceof Uint8Array) || root.length !== 32 || typeof b['reproducible'] !== 'boolean' || !Array.isArray(b['entries'])) return undefined;
     const entries = new Map<string, IndexEntry>();
     for (const row of b['entries'] as unknown[]) {
-      if (!Array.isArray(row) || row.length !== 9 || !(row[0] instanceof Uint8Array)) return undefined;
-      entries.set(pathKey(row[0]), { size: big(row[1]), mtimeNs: big(row[2]), ctimeNs: big(row[3]), ino: big(row[4]), dev: big(row[5]), mode: small(row[6]), uid: small(row[7]), gid: small(row[8]) });
+      if (!Array.isArray(row) || row.length !== 2 || !(row[0] instanceof Uint8Array) || !(row[1] instanceof Uint8Array) || row[1].length !== STAT_BYTES) return undefined;
+      const s = Buffer.from(row[1].buffer, row[1].byteOffset, STAT_BYTES);
+      entries.set(pathKey(row[0]), {
+        size: s.readBigUInt64LE(0),
+        mtimeNs: s.readBigInt64LE(8),
+        ctimeNs: s.readBigInt64LE(16),
+        ino: s.readBigUInt64LE(24),
+        dev: s.readBigUInt64LE(32),
+        mode: s.readUInt32LE(40),
+        uid: s.readUInt32LE(44),
+        gid: s.readUInt32LE(48),
+      });
     }
     return { root: new Uint8Array(root) as Hash, reproducible: b['reproducible'], startedNs: big(b['startedNs']), writtenNs: big(b['writtenNs']), entries };
   } catch {
@@ -116,19 +139,13 @@ export async function readIndex(file: string): Promise<WorktreeIndex | undefined
   return decodeIndex(bytes);
 }
 
-/** Writes the index atomically: a temporary file beside it, synced, renamed over it. */
+/** Writes the index atomically: a temporary file beside it, renamed over it. */
 export async function writeIndex(file: string, index: WorktreeIndex): Promise<void> {
   const dir = join(file, '..');
   await mkdir(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
-    const h = await open(tmp, 'w', 0o600);
-    try {
-      await h.writeFile(encodeIndex(index));
-      await h.sync();
-    } finally {
-      await h.close();
-    }
+    await writeFile(tmp, encodeIndex(index), { mode: 0o600 });
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
