@@ -8,8 +8,11 @@ import { murmur3Range } from './murmur3.js';
  * gives geometric sizes, where the node a random edit lands in is twice the average.)
  */
 export const TARGET_NODE_BYTES = 4096;
-/** Added to an entry's key and value lengths when weighing it for a boundary (its framing, roughly). */
-export const BOUNDARY_ENTRY_ALLOWANCE = 16;
+/**
+ * Added to an entry's key and value lengths when weighing it for a boundary. On inner levels,
+ * whose values are 32-byte hashes, an entry then weighs its key + 64, as under v2.
+ */
+export const BOUNDARY_ENTRY_ALLOWANCE = 32;
 /** A node whose payload reaches this many bytes ends at that entry whatever the hash says. */
 export const MAX_NODE_BYTES = 16384;
 export const MAX_KEY_BYTES = 8192;
@@ -39,8 +42,8 @@ export function entryWeight(keyLength: number, valueLength: number): number {
  * floor(2^32 * ((weight / 4096)^3 - ((weight - w) / 4096)^3)), the chance (in 2^32ths) that a
  * Weibull(shape 3, scale 4096) node size ends within this entry, given that it did not end
  * before. Computed as (weight^3 - before^3) / 16, exact in doubles: a node's weight stays below
- * 2^17 (an entry weighs at most 8192 + 65536 + 16; before it, the node ended by this rule by
- * ~38k or by the payload cap), so the product stays below 2^51.
+ * 2^17 (an entry weighs at most 8192 + 65536 + 32; before it, the node ended by this rule by
+ * ~27k or by the payload cap), so the product stays below 2^51.
  * 2^32 or more means the entry always ends its node.
  */
 export function boundaryThreshold(weight: number, w: number): number {
