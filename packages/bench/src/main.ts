@@ -23,6 +23,7 @@ const SUITES: Record<string, Suite> = {
   http: { about: 'cafs serve under autocannon load vs node:http + fs.createReadStream on tmpfs: small files, 64 MiB files, ranges, listings, a mix; options: --seconds N --connections N --large-connections N --warmup S --rounds N --only LIST --quick', run: async (a) => (await import('./http.js')).runHttp(a) },
   fuse: { about: '@cafs/fuse branch mount vs a minimal fuse-native filesystem and tmpfs: dd, small files, tar xf; options: --mib N --files N --rounds N', run: async (a) => (await import('./fuse.js')).runFuse(a) },
   codecs: { about: 'stored-blob codecs (plain, zstd:3, sealed, zstd:3+sealed): stored bytes vs tar|zstd -3 and tar|gzip, cafs import and read throughput, on node_modules/.pnpm and a generated mix; options: --mib N (default 1024; 0: no mix) --read-rounds N --tree DIR', run: async (a) => (await import('./codecs.js')).runCodecs(a) },
+  worktree: { about: 'cafs import of a generated tree (first, and unchanged with and without the stat-cache index) vs git add -A && git commit and git status; options: --files N (default 10000) --rounds N', run: async (a) => (await import('./worktree.js')).runWorktree(a) },
   sync: { about: 'cafs clone/fetch from cafs serve vs git clone/fetch (git daemon, file://) on one tree, 10 changed files; lazy mount first read; 7.5-9 min on 2 cores with the defaults; options: --files N (default 100000; 20000 takes ~2 min) --tree DIR --rounds N --mount-mib N (0: no mount)', run: async (a) => (await import('./sync.js')).runSync(a) },
 };
 
