@@ -1,11 +1,12 @@
 // `cafs mount` as a user runs it: mount a branch, write through it with real tools, stop with
 // SIGTERM, see the commits on the branch; a read-only mount of an old ref keeps old content.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startMount as startCafsMount, stopProcess } from './run-cafs.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -21,25 +22,12 @@ afterAll(async () => {
 });
 
 /** Starts `cafs mount ...` and waits for its "mounted" line. */
-function startMount(args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [cafs, ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+const startMount = async (args: string[]): Promise<ChildProcess> => {
+  const child = await startCafsMount(work, args);
   children.push(child);
-  return new Promise((ok, fail) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('mounted ')) ok(child);
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => fail(new Error(`cafs mount exited ${code}: ${out}`)));
-  });
-}
-
-const stop = (child: ChildProcess): Promise<void> =>
-  new Promise((ok) => {
-    child.once('exit', () => ok());
-    child.kill('SIGTERM');
-  });
+  return child;
+};
+const stop = stopProcess;
 
 describe.skipIf(!canMount)('cafs mount', () => {
   it('a branch mount turns writes into commits; a read-only mount of an old ref stays put', async () => {

@@ -14,13 +14,13 @@
 // freed (on a plain store the slabs are the blobs, kept anyway). The last test shows it: with
 // GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 (a fixed threshold) that part goes; with the
 // threshold fixed at 9 MB (above the slabs' size) it stays, at 4 MiB (below it) it goes.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN } from './run-cafs.js';
+import { startMount as startCafsMount, stopProcess } from './run-cafs.js';
 
 const run = promisify(execFile);
 const canMount = existsSync('/dev/fuse') && existsSync('/bin/fusermount');
@@ -103,28 +103,15 @@ const generator = join(work, 'gen.mjs');
 writeFileSync(generator, GENERATOR);
 
 /** Starts `cafs --memory mount main DIR FLAGS...` and waits for its "mounted" line. */
-function startMount(dir: string, flags: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+async function startMount(dir: string, flags: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
   mkdirSync(dir, { recursive: true });
   dirs.push(dir);
-  const child = spawn(process.execPath, [BIN, '--memory', 'mount', 'main', dir, ...flags], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = await startCafsMount(work, ['--memory', 'mount', 'main', dir, ...flags], env);
   children.push(child);
-  return new Promise((ok, fail) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('mounted ')) ok(child);
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => fail(new Error(`cafs mount exited ${code}: ${out}`)));
-  });
+  return child;
 }
 
-const stop = (child: ChildProcess): Promise<void> =>
-  new Promise((ok) => {
-    if (child.exitCode !== null || child.signalCode !== null) return ok();
-    child.once('exit', () => ok());
-    child.kill('SIGTERM');
-  });
+const stop = stopProcess;
 
 /** `sh -c CMD` (never with a cwd in the mount). */
 const sh = async (cmd: string): Promise<string> => (await run('sh', ['-c', cmd], { maxBuffer: 1 << 20 })).stdout;

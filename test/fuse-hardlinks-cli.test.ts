@@ -2,13 +2,13 @@
 // like any change; a new mount of the branch (a new process, an empty kernel cache) and a
 // read-only mount of the commit show each link group as one inode (same st_ino, the right link
 // count) and the content shared.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN } from './run-cafs.js';
+import { BIN, startMount as startCafsMount, stopProcess } from './run-cafs.js';
 
 const run = promisify(execFile);
 const canMount = existsSync('/dev/fuse') && existsSync('/bin/fusermount');
@@ -22,25 +22,12 @@ afterAll(async () => {
 });
 
 /** Starts `cafs mount ...` and waits for its "mounted" line. */
-function startMount(args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+const startMount = async (args: string[]): Promise<ChildProcess> => {
+  const child = await startCafsMount(work, args);
   children.push(child);
-  return new Promise((ok, fail) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('mounted ')) ok(child);
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => fail(new Error(`cafs mount exited ${code}: ${out}`)));
-  });
-}
-
-const stop = (child: ChildProcess): Promise<void> =>
-  new Promise((ok) => {
-    child.once('exit', () => ok());
-    child.kill('SIGTERM');
-  });
+  return child;
+};
+const stop = stopProcess;
 
 /** `sh -c` (never with a cwd in a mount: the FUSE server is another process here, but keep the habit). */
 const sh = async (cmd: string): Promise<string> => (await run('sh', ['-c', cmd])).stdout;

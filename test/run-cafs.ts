@@ -38,3 +38,26 @@ export async function startServe(repoDir: string, ...flags: string[]): Promise<{
   });
   return { child, url };
 }
+
+/** Starts `cafs ARGS` (a mount) in `cwd`; resolves with the process once it prints its "mounted" line. */
+export function startMount(cwd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((ok, fail) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('mounted ')) ok(child);
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => fail(Object.assign(new Error(`cafs mount exited ${code}: ${out}`), { child })));
+  });
+}
+
+/** SIGTERM, then waits for the exit (at once if it already exited). */
+export function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((ok) => {
+    if (child.exitCode !== null || child.signalCode !== null) return ok();
+    child.once('exit', () => ok());
+    child.kill('SIGTERM');
+  });
+}
