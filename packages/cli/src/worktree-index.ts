@@ -13,11 +13,10 @@
 // startedNs, writtenNs, entries: [[path, stat], ...] } where stat is 52 bytes, little-endian: size, mtimeNs (signed), ctimeNs (signed), ino, dev
 // (64 bits each), mode, uid, gid (32 bits each). Written to a temporary file and renamed over
 // the index (not fsynced: a torn file after a crash fails its checksum and is ignored).
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Encoder } from 'cbor-x';
-import type { Hash } from '@cafs/kv';
+import { equalBytes, sha256, sha256Hex, type Hash } from '@cafs/kv';
 
 const MAGIC = Buffer.from('cafs-index 2\n');
 const SUM = 32;
@@ -60,7 +59,7 @@ export interface WorktreeIndex {
 
 /** The index file of the directory whose real path is `realDir` (bytes), in repository directory `repoDir`. */
 export function indexPath(repoDir: string, realDir: Uint8Array): string {
-  return join(repoDir, 'index', createHash('sha256').update(realDir).digest('hex'));
+  return join(repoDir, 'index', sha256Hex(realDir));
 }
 
 export const pathKey = (path: Uint8Array): string => Buffer.from(path).toString('latin1');
@@ -93,7 +92,7 @@ export function encodeIndex(index: WorktreeIndex): Buffer {
     entries.push([Buffer.from(k, 'latin1'), b]);
   }
   const body = cbor.encode({ root: Buffer.from(index.root), reproducible: index.reproducible, startedNs: index.startedNs, writtenNs: index.writtenNs, entries });
-  return Buffer.concat([MAGIC, createHash('sha256').update(body).digest(), body]);
+  return Buffer.concat([MAGIC, sha256(body), body]);
 }
 
 /** The index in `bytes`, or undefined when it is not one (another version, truncated, corrupt, malformed). */
@@ -102,7 +101,7 @@ export function decodeIndex(bytes: Uint8Array): WorktreeIndex | undefined {
   if (buf.length < MAGIC.length + SUM || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
   const sum = buf.subarray(MAGIC.length, MAGIC.length + SUM);
   const body = buf.subarray(MAGIC.length + SUM);
-  if (!createHash('sha256').update(body).digest().equals(sum)) return undefined;
+  if (!equalBytes(sha256(body), sum)) return undefined;
   try {
     const b = cbor.decode(body) as Record<string, unknown>;
     const root = b['root'];
@@ -141,7 +140,7 @@ export async function readIndex(file: string): Promise<WorktreeIndex | undefined
 
 /** Writes the index atomically: a temporary file beside it, renamed over it. */
 export async function writeIndex(file: string, index: WorktreeIndex): Promise<void> {
-  const dir = join(file, '..');
+  const dir = dirname(file);
   await mkdir(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
